@@ -1,0 +1,207 @@
+"""The bridge controller: sources in, protocol events out through the outbox.
+
+MIDI and audio run in their own threads; both go through ``_emit``, which holds one lock
+so that sequence numbers and session boundaries stay consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from dataclasses import dataclass
+
+import mido
+from etude_protocol import (
+    AudioFeatures,
+    EventBase,
+    NoteOff,
+    NoteOn,
+    Pedal,
+    SessionEnded,
+    SessionStarted,
+    SessionState,
+    Topics,
+    encode,
+    utc_now,
+)
+
+from .mqtt import BridgeMqtt
+from .outbox import Outbox
+from .session import ActiveSession, SessionTracker
+from .sources.base import AudioSource, MidiSource, TimedMessage
+
+if TYPE_CHECKING:
+    from .analysis import AudioWindow
+
+log = logging.getLogger(__name__)
+
+PEDALS = {64: "sustain", 66: "sostenuto", 67: "soft"}
+
+
+@dataclass
+class BridgeStats:
+    events: int = 0
+    notes: int = 0
+    sessions: int = 0
+
+
+class Bridge:
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        topics: Topics,
+        outbox: Outbox,
+        mqtt: BridgeMqtt | None,
+        idle_timeout: float = 20.0,
+        midi: MidiSource | None = None,
+        audio: AudioSource | None = None,
+    ) -> None:
+        self.device_id = device_id
+        self.topics = topics
+        self.outbox = outbox
+        self.mqtt = mqtt
+        self.midi = midi
+        self.audio = audio
+        self.sessions = SessionTracker(idle_timeout)
+        self.stats = BridgeStats()
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- running
+
+    def run(self) -> None:
+        """Run the sources until they end (a replay without loop) or stop() is called."""
+        threads = []
+        if self.midi is not None:
+            threads.append(threading.Thread(target=self._run_midi, name="midi", daemon=True))
+        if self.audio is not None:
+            threads.append(threading.Thread(target=self._run_audio, name="audio", daemon=True))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.5)
+        with self._lock:
+            self._end_session("stopped" if self.stop_event.is_set() else "source_ended")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def _run_midi(self) -> None:
+        assert self.midi is not None
+        for timed in self.midi.messages(self.stop_event):
+            self.on_midi(timed)
+
+    def _run_audio(self) -> None:
+        assert self.audio is not None
+        from .analysis import LevelWindowing  # the engine is needed only for audio
+
+        windowing = LevelWindowing(self.audio.sample_rate)
+        for chunk in self.audio.chunks(self.stop_event):
+            for window in windowing.push(chunk):
+                self.on_audio_window(window)
+
+    # ---------------------------------------------------------------- MIDI
+
+    def on_midi(self, timed: TimedMessage) -> None:
+        with self._lock:
+            if timed.end_of_take:
+                self._end_session("source_ended")
+                return
+            msg = timed.message
+            if msg is None:
+                if self.sessions.idle_expired(timed.time):
+                    self._end_session("idle")
+                return
+            self._on_message(timed.time, msg)
+
+    def _on_message(self, t: float, msg: mido.Message) -> None:
+        if msg.type == "note_on" and msg.velocity > 0:
+            self._activity(t, is_note=True)
+            st = self.sessions.session_time(t)
+            self._emit(lambda seq, ts: NoteOn(
+                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
+                pitch=msg.note, velocity=msg.velocity, channel=msg.channel, session_time=st))
+            self.stats.notes += 1
+        elif msg.type in ("note_off", "note_on"):
+            if self.sessions.current is None:
+                return  # a release from before the session: nothing to pair it with
+            st = self.sessions.session_time(t)
+            velocity = msg.velocity if msg.type == "note_off" else 0
+            self._emit(lambda seq, ts: NoteOff(
+                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
+                pitch=msg.note, velocity=velocity, channel=msg.channel, session_time=st))
+        elif msg.type == "control_change" and msg.control in PEDALS:
+            if self.sessions.current is None and msg.value < 64:
+                return
+            self._activity(t, is_note=False)
+            st = self.sessions.session_time(t)
+            self._emit(lambda seq, ts: Pedal(
+                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
+                pedal=PEDALS[msg.control], value=msg.value, session_time=st))  # type: ignore[arg-type]
+
+    # ---------------------------------------------------------------- audio
+
+    def on_audio_window(self, window: "AudioWindow") -> None:
+        with self._lock:
+            if window.onset_times:
+                self._activity(window.start + window.onset_times[0], is_note=False)
+            elif self.sessions.idle_expired(window.start):
+                self._end_session("idle")
+            if self.sessions.current is None:
+                return
+            st = self.sessions.session_time(window.start)
+            onsets = [self.sessions.session_time(window.start + o) for o in window.onset_times]
+            self._emit(lambda seq, ts: AudioFeatures(
+                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
+                session_time=st, window_seconds=window.duration, rms_dbfs=window.rms_dbfs,
+                peak_dbfs=window.peak_dbfs, onset_times=onsets))
+
+    # ---------------------------------------------------------------- sessions and output
+
+    def _sid(self) -> object:
+        return self.sessions.current.id if self.sessions.current else None
+
+    def _activity(self, t: float, *, is_note: bool) -> None:
+        started = self.sessions.on_activity(t, is_note=is_note)
+        if started is not None:
+            self._start_session(started)
+
+    def _start_session(self, session: ActiveSession) -> None:
+        source = " + ".join(s.description for s in (self.midi, self.audio) if s is not None)
+        ts = utc_now()
+        self._emit(lambda seq, _ts: SessionStarted(
+            device_id=self.device_id, seq=seq, ts=ts, session_id=session.id, source=source))
+        self.stats.sessions += 1
+        self._retain(self.topics.device_session(self.device_id), encode(SessionState(
+            device_id=self.device_id, session_id=session.id, started_at=ts, source=source)))
+        log.info("session %s started (%s)", session.id, source)
+
+    def _end_session(self, reason: str) -> None:
+        session = self.sessions.end()
+        if session is None:
+            return
+        duration = max(0.0, session.last_activity - session.start)
+        self._emit(lambda seq, ts: SessionEnded(
+            device_id=self.device_id, seq=seq, ts=ts, session_id=session.id,
+            duration_seconds=duration, note_count=session.note_count, reason=reason))  # type: ignore[arg-type]
+        self._retain(self.topics.device_session(self.device_id), b"")
+        log.info("session %s ended (%s, %d notes)", session.id, reason, session.note_count)
+
+    def _emit(self, make: Callable[[int, object], EventBase]) -> int:
+        def build(seq: int) -> tuple[str, bytes]:
+            event = make(seq, utc_now())
+            return self.topics.event(self.device_id, event.kind), encode(event)  # type: ignore[attr-defined]
+
+        seq = self.outbox.append(build)
+        self.stats.events += 1
+        if self.mqtt is not None:
+            self.mqtt.notify()
+        return seq
+
+    def _retain(self, topic: str, payload: bytes) -> None:
+        if self.mqtt is not None:
+            self.mqtt.publish_retained(topic, payload)

@@ -1,0 +1,16 @@
+"""Input sources behind one interface: live MIDI port, MIDI file replay, microphone, WAV replay."""
+
+from .base import AudioChunk, SourceError, TimedMessage
+from .audio import AudioFileSource, MicrophoneSource
+from .midi import MidiFileSource, MidiPortSource, list_midi_ports
+
+__all__ = [
+    "AudioChunk",
+    "AudioFileSource",
+    "MicrophoneSource",
+    "MidiFileSource",
+    "MidiPortSource",
+    "SourceError",
+    "TimedMessage",
+    "list_midi_ports",
+]

@@ -1,0 +1,1 @@
+"""The `etude` command: subcommands come from the components installed beside it."""

@@ -1,0 +1,1 @@
+"""SQL lives here; views and ingest call these functions."""

@@ -1,0 +1,90 @@
+"""Reading devices, sessions and the event log for the API and the live stream."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ..models import Device, NoteEvent, PracticeSession, StoredEvent
+from .ingest import ensure_devices
+
+
+async def list_devices(session: AsyncSession) -> list[Device]:
+    return list((await session.scalars(select(Device).order_by(Device.id))).all())
+
+
+async def get_device(session: AsyncSession, device_id: str) -> Device | None:
+    return await session.get(Device, device_id)
+
+
+async def set_availability(
+    session: AsyncSession, device_id: str, availability: str, seen_at: datetime
+) -> None:
+    await ensure_devices(session, [device_id])
+    await session.execute(
+        update(Device)
+        .where(Device.id == device_id)
+        .values(availability=availability, last_seen_at=seen_at)
+    )
+
+
+async def set_info(
+    session: AsyncSession,
+    device_id: str,
+    *,
+    name: str,
+    software_version: str,
+    engine_version: str | None,
+) -> None:
+    await ensure_devices(session, [device_id])
+    await session.execute(
+        update(Device)
+        .where(Device.id == device_id)
+        .values(
+            name=name or None, software_version=software_version, engine_version=engine_version
+        )
+    )
+
+
+async def list_sessions(session: AsyncSession, device_id: str) -> list[PracticeSession]:
+    stmt = (
+        select(PracticeSession)
+        .where(PracticeSession.device_id == device_id)
+        .order_by(PracticeSession.started_at.desc())
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def session_notes(session: AsyncSession, session_id: uuid.UUID) -> list[NoteEvent]:
+    stmt = (
+        select(NoteEvent)
+        .where(NoteEvent.session_id == session_id)
+        .order_by(NoteEvent.session_time, NoteEvent.seq)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def events_after(
+    sessions: async_sessionmaker[AsyncSession], device_id: str, after_seq: int, page: int = 1000
+) -> AsyncIterator[tuple[int, dict[str, Any]]]:
+    """Stored events of a device with seq > after_seq, oldest first, a page at a time."""
+    last = after_seq
+    while True:
+        async with sessions() as session:
+            stmt = (
+                select(StoredEvent.seq, StoredEvent.payload)
+                .where(StoredEvent.device_id == device_id, StoredEvent.seq > last)
+                .order_by(StoredEvent.seq)
+                .limit(page)
+            )
+            rows = (await session.execute(stmt)).all()
+        for seq, payload in rows:
+            yield seq, payload
+            last = seq
+        if len(rows) < page:
+            return

@@ -1,0 +1,61 @@
+"""Etude's wire contract: MQTT topics and message schemas, shared by bridge, hub and tui.
+
+Pure: no I/O, no MQTT client. See docs/protocol.md (generated from these definitions).
+"""
+
+from .errors import ProtocolError, RejectReason
+from .messages import (
+    EVENT_KINDS,
+    EVENT_TYPES,
+    MAX_PAYLOAD_BYTES,
+    AudioFeatures,
+    Availability,
+    DeviceInfo,
+    Event,
+    EventBase,
+    NoteOff,
+    NoteOn,
+    Pedal,
+    SessionEnded,
+    SessionStarted,
+    SessionState,
+    WireModel,
+    decode,
+    decode_event,
+    encode,
+    utc_now,
+)
+from .topics import DEFAULT_BASE, QOS, ParsedTopic, TopicError, Topics, check_device_id
+from .version import PROTOCOL_MAJOR, PROTOCOL_VERSION
+
+__all__ = [
+    "DEFAULT_BASE",
+    "EVENT_KINDS",
+    "EVENT_TYPES",
+    "MAX_PAYLOAD_BYTES",
+    "PROTOCOL_MAJOR",
+    "PROTOCOL_VERSION",
+    "QOS",
+    "AudioFeatures",
+    "Availability",
+    "DeviceInfo",
+    "Event",
+    "EventBase",
+    "NoteOff",
+    "NoteOn",
+    "ParsedTopic",
+    "Pedal",
+    "ProtocolError",
+    "RejectReason",
+    "SessionEnded",
+    "SessionStarted",
+    "SessionState",
+    "TopicError",
+    "Topics",
+    "WireModel",
+    "check_device_id",
+    "decode",
+    "decode_event",
+    "encode",
+    "utc_now",
+]

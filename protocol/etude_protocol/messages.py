@@ -1,0 +1,213 @@
+"""Every message on the wire, as pydantic models: the single source of the contract.
+
+Receivers ignore fields they do not know (additive changes keep the major version), and
+refuse payloads whose ``v`` is a major they do not speak.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final, Literal, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import ProtocolError, RejectReason
+from .topics import DEVICE_ID_PATTERN
+from .version import ACCEPTED_MAJORS, PROTOCOL_MAJOR
+
+# A note event is ~250 bytes; anything far beyond this is a bug or an attack.
+MAX_PAYLOAD_BYTES: Final = 16 * 1024
+
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN, description="Device id, [a-z0-9_-]")]
+MidiValue = Annotated[int, Field(ge=0, le=127)]
+SessionTime = Annotated[
+    float, Field(ge=0, description="Seconds since the session started, on the bridge's clock")
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    v: int = Field(PROTOCOL_MAJOR, description="Protocol major version")
+
+
+# ---------------------------------------------------------------- retained device topics
+
+
+class Availability(WireModel):
+    """``<base>/<device_id>/state`` and ``<base>/hub/state``: retained, set offline by the will."""
+
+    state: Literal["online", "offline"]
+
+
+class DeviceInfo(WireModel):
+    """``<base>/<device_id>/info``: retained description of a device."""
+
+    device_id: DeviceId
+    name: str = Field("", max_length=200, description="Human name, e.g. the practice room")
+    software_version: str
+    engine_version: str | None = None
+    protocol_version: str
+    capabilities: list[str] = Field(default_factory=list, description="e.g. midi, audio")
+
+
+class SessionState(WireModel):
+    """``<base>/<device_id>/session``: retained current session; an empty payload means none."""
+
+    device_id: DeviceId
+    session_id: UUID
+    started_at: datetime
+    source: str = Field(max_length=500)
+    piece_name: str | None = Field(None, max_length=255)
+
+
+# ---------------------------------------------------------------- events
+
+
+class EventBase(WireModel):
+    """Fields every event carries: who sent it, its place in the device's stream, when."""
+
+    device_id: DeviceId
+    seq: int = Field(ge=1, description="Per-device sequence number, strictly increasing, from 1")
+    ts: datetime = Field(description="When the bridge saw it (UTC, ISO 8601)")
+    session_id: UUID | None = Field(None, description="The practice session it belongs to")
+
+
+class NoteOn(EventBase):
+    kind: Literal["note_on"] = "note_on"
+    pitch: MidiValue
+    velocity: Annotated[int, Field(ge=1, le=127)]
+    channel: Annotated[int, Field(ge=0, le=15)] = 0
+    session_time: SessionTime
+
+
+class NoteOff(EventBase):
+    kind: Literal["note_off"] = "note_off"
+    pitch: MidiValue
+    velocity: MidiValue = Field(0, description="Release velocity (0 when the piano sends none)")
+    channel: Annotated[int, Field(ge=0, le=15)] = 0
+    session_time: SessionTime
+
+
+class Pedal(EventBase):
+    kind: Literal["pedal"] = "pedal"
+    pedal: Literal["sustain", "sostenuto", "soft"]
+    value: MidiValue = Field(description="Controller value; >= 64 is down")
+    session_time: SessionTime
+
+
+class SessionStarted(EventBase):
+    kind: Literal["session_started"] = "session_started"
+    session_id: UUID
+    source: str = Field(max_length=500, description="Where the notes come from")
+    piece_name: str | None = Field(None, max_length=255)
+
+
+class SessionEnded(EventBase):
+    kind: Literal["session_ended"] = "session_ended"
+    session_id: UUID
+    duration_seconds: Annotated[float, Field(ge=0)]
+    note_count: Annotated[int, Field(ge=0)]
+    reason: Literal["idle", "source_ended", "stopped"] = "idle"
+
+
+class AudioFeatures(EventBase):
+    """Engine figures over a short window of microphone audio."""
+
+    kind: Literal["audio_features"] = "audio_features"
+    session_time: SessionTime
+    window_seconds: Annotated[float, Field(gt=0, le=10)]
+    rms_dbfs: Annotated[float, Field(ge=-200, le=10)]
+    peak_dbfs: Annotated[float, Field(ge=-200, le=10)]
+    onset_times: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=list, max_length=1000, description="Onsets in the window, session time"
+    )
+
+
+Event = Annotated[
+    NoteOn | NoteOff | Pedal | SessionStarted | SessionEnded | AudioFeatures,
+    Field(discriminator="kind"),
+]
+EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
+    NoteOn,
+    NoteOff,
+    Pedal,
+    SessionStarted,
+    SessionEnded,
+    AudioFeatures,
+)
+EVENT_KINDS: Final = frozenset(t.model_fields["kind"].default for t in EVENT_TYPES)
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+# ---------------------------------------------------------------- encode / decode
+
+
+def encode(message: WireModel) -> bytes:
+    return message.model_dump_json().encode()
+
+
+def _load_json(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(
+            RejectReason.PAYLOAD_TOO_LARGE,
+            f"{len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}",
+        )
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(RejectReason.MALFORMED_JSON, str(exc)) from exc
+    if not isinstance(data, dict):
+        raise ProtocolError(RejectReason.INVALID_SCHEMA, "payload is not a JSON object")
+    version = data.get("v")
+    if version not in ACCEPTED_MAJORS:
+        raise ProtocolError(
+            RejectReason.UNSUPPORTED_VERSION,
+            f"v={version!r}; this side speaks {sorted(ACCEPTED_MAJORS)}",
+        )
+    return data
+
+
+def decode_event(payload: bytes, *, device_id: str | None = None, kind: str | None = None) -> Event:
+    """Validate an event payload; when given, check it matches its topic's device and kind."""
+    data = _load_json(payload)
+    try:
+        event = _EVENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise ProtocolError(RejectReason.INVALID_SCHEMA, _summarise(exc)) from exc
+    if device_id is not None and event.device_id != device_id:
+        raise ProtocolError(
+            RejectReason.TOPIC_MISMATCH,
+            f"device_id {event.device_id!r} published on the topic of {device_id!r}",
+        )
+    if kind is not None and event.kind != kind:
+        raise ProtocolError(
+            RejectReason.TOPIC_MISMATCH, f"kind {event.kind!r} published on events/{kind}"
+        )
+    return event
+
+
+M = TypeVar("M", bound=WireModel)
+
+
+def decode(model: type[M], payload: bytes) -> M:
+    """Validate a non-event payload (availability, info, session)."""
+    data = _load_json(payload)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(RejectReason.INVALID_SCHEMA, _summarise(exc)) from exc
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
