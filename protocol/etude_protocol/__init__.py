@@ -4,6 +4,7 @@ Pure: no I/O, no MQTT client. See docs/protocol.md (generated from these definit
 """
 
 from .errors import ProtocolError, RejectReason
+from .live import LIVE_TYPES, Live, LiveAvailability, LiveEvent, LiveReplayDone
 from .messages import (
     EVENT_KINDS,
     EVENT_TYPES,
@@ -41,6 +42,11 @@ __all__ = [
     "DeviceInfo",
     "Event",
     "EventBase",
+    "LIVE_TYPES",
+    "Live",
+    "LiveAvailability",
+    "LiveEvent",
+    "LiveReplayDone",
     "NoteOff",
     "NoteOn",
     "ParsedTopic",

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .live import LIVE_TYPES
 from .messages import (
     EVENT_TYPES,
     MAX_PAYLOAD_BYTES,
@@ -34,8 +35,9 @@ RETAINED: list[tuple[str, str, type[WireModel], str]] = [
 def _type_name(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return str(schema["$ref"]).rsplit("/", 1)[-1]
-    if "anyOf" in schema:
-        return " \\| ".join(_type_name(s) for s in schema["anyOf"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return " \\| ".join(_type_name(s) for s in schema[key])
     if "const" in schema:
         return f"`{json.dumps(schema['const'])}`"
     if "enum" in schema:
@@ -115,9 +117,23 @@ def render_markdown() -> str:
         if doc and event.__doc__ != EVENT_TYPES[0].__mro__[1].__doc__:
             out += [doc, ""]
         out += [field_table(event), ""]
+    out += [
+        "## WebSocket live stream (hub → browsers, terminal clients)",
+        "",
+        "`GET /api/v1/devices/{device_id}/live?since=N` upgrades to a WebSocket. The hub first"
+        " sends every stored event of the device with `seq > N`, oldest first, then one"
+        " `replay_done`, then live events as they are committed. A client that reconnects with"
+        " the last `seq` it saw gets exactly what it missed. Each frame is one JSON object:",
+        "",
+    ]
+    for live in LIVE_TYPES:
+        doc = (live.__doc__ or "").strip().splitlines()[0]
+        out += [f"### {live.__name__}", "", doc, "", field_table(live), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    models: list[type[BaseModel]] = [Availability, DeviceInfo, SessionState, *EVENT_TYPES]
+    models: list[type[BaseModel]] = [
+        Availability, DeviceInfo, SessionState, *EVENT_TYPES, *LIVE_TYPES
+    ]
     return {m.__name__: m.model_json_schema() for m in models}

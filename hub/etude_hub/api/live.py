@@ -14,7 +14,7 @@ import contextlib
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from etude_protocol import check_device_id
+from etude_protocol import LiveReplayDone, check_device_id
 
 from ..db.queries.devices import events_after
 from ..errors import BadRequest
@@ -49,7 +49,7 @@ async def live(request: web.Request) -> web.WebSocketResponse:
         async for seq, payload in events_after(request.app[DB_SESSIONS], device_id, since):
             await ws.send_json({"type": "event", "event": payload})
             last = seq
-        await ws.send_json({"type": "replay_done", "last_seq": last})
+        await ws.send_json(LiveReplayDone(last_seq=last).model_dump(mode="json"))
         while not ws.closed:
             get = asyncio.create_task(sub.queue.get())
             done, _ = await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)

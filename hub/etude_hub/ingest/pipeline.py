@@ -19,6 +19,8 @@ from etude_protocol import (
     Availability,
     DeviceInfo,
     Event,
+    LiveAvailability,
+    LiveEvent,
     ProtocolError,
     RejectReason,
     TopicError,
@@ -92,14 +94,10 @@ class IngestPipeline:
         for message in messages:
             self.mqtt.ack(message)
         for event in fresh:
-            self.live.publish(
-                event.device_id, {"type": "event", "event": event.model_dump(mode="json")}
-            )
+            self.live.publish(event.device_id, LiveEvent(event=event).model_dump(mode="json"))
         for device_id, availability in batch.availability:
-            self.live.publish(
-                device_id,
-                {"type": "availability", "device_id": device_id, "state": availability.state},
-            )
+            message = LiveAvailability(device_id=device_id, state=availability.state)
+            self.live.publish(device_id, message.model_dump(mode="json"))
 
     def _parse(self, messages: list[Incoming]) -> _Batch:
         batch = _Batch()

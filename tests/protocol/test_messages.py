@@ -1,0 +1,107 @@
+"""The wire contract: round trips, validation and refusal reasons."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from etude_protocol import (
+    EVENT_KINDS,
+    MAX_PAYLOAD_BYTES,
+    Availability,
+    DeviceInfo,
+    NoteOn,
+    ProtocolError,
+    RejectReason,
+    SessionStarted,
+    decode,
+    decode_event,
+    encode,
+    utc_now,
+)
+
+
+def note_on(**overrides: object) -> NoteOn:
+    fields: dict[str, object] = {
+        "device_id": "room-1", "seq": 7, "ts": utc_now(), "pitch": 60, "velocity": 80,
+        "session_time": 1.5,
+    }
+    fields.update(overrides)
+    return NoteOn.model_validate(fields)
+
+
+def test_event_round_trip_keeps_every_field() -> None:
+    event = note_on(session_id=uuid.uuid4())
+    decoded = decode_event(encode(event), device_id="room-1", kind="note_on")
+    assert decoded == event
+    assert json.loads(encode(event))["v"] == 1
+
+
+def test_every_event_kind_has_a_distinct_name() -> None:
+    assert EVENT_KINDS == {
+        "note_on", "note_off", "pedal", "session_started", "session_ended", "audio_features",
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", RejectReason.MALFORMED_JSON),
+        (b"\xff\xfe", RejectReason.MALFORMED_JSON),
+        (b"[1, 2]", RejectReason.INVALID_SCHEMA),
+        (b'{"v": 99, "kind": "note_on"}', RejectReason.UNSUPPORTED_VERSION),
+        (b'{"v": 1, "kind": "note_on", "device_id": "room-1"}', RejectReason.INVALID_SCHEMA),
+        (b'{"v": 1, "kind": "teleport"}', RejectReason.INVALID_SCHEMA),
+    ],
+)
+def test_bad_payloads_are_refused_with_a_reason(payload: bytes, reason: RejectReason) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(payload)
+    assert caught.value.reason is reason
+
+
+def test_out_of_range_values_are_refused() -> None:
+    for bad in ({"pitch": 128}, {"velocity": 0}, {"seq": 0}, {"device_id": "Room 1"}):
+        payload = json.loads(encode(note_on()))
+        payload.update(bad)
+        with pytest.raises(ProtocolError) as caught:
+            decode_event(json.dumps(payload).encode())
+        assert caught.value.reason is RejectReason.INVALID_SCHEMA, bad
+
+
+def test_oversized_payload_is_refused_before_parsing() -> None:
+    payload = b'{"v": 1, "pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}'
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(payload)
+    assert caught.value.reason is RejectReason.PAYLOAD_TOO_LARGE
+
+
+def test_event_must_match_its_topic() -> None:
+    payload = encode(note_on())
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(payload, device_id="room-2")
+    assert caught.value.reason is RejectReason.TOPIC_MISMATCH
+    with pytest.raises(ProtocolError):
+        decode_event(payload, kind="note_off")
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
+    payload = json.loads(encode(note_on()))
+    payload["finger"] = 3
+    assert decode_event(json.dumps(payload).encode()).pitch == 60
+
+
+def test_session_started_requires_a_session_id() -> None:
+    with pytest.raises(ValueError):
+        SessionStarted.model_validate(
+            {"device_id": "a", "seq": 1, "ts": utc_now(), "source": "x"}
+        )
+
+
+def test_retained_messages_decode() -> None:
+    assert decode(Availability, b'{"v":1,"state":"online"}').state == "online"
+    info = DeviceInfo(device_id="a", software_version="1", protocol_version="1.0")
+    assert decode(DeviceInfo, encode(info)) == info
+    with pytest.raises(ProtocolError):
+        decode(Availability, b'{"v":1,"state":"sleepy"}')
