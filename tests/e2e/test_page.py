@@ -1,0 +1,56 @@
+"""The page, in a real Chromium, draws the notes of a replayed performance as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from support.browser import chromium
+from support.etude import count_note_ons, embedded_broker, performance, start_bridge, start_hub
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+# Counts the canvas pixels painted in the notes' amber (hue ~40°), i.e. actually drawn notes.
+AMBER_PIXELS = """() => {
+  const c = document.getElementById('roll');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+    if (r > 120 && g > 70 && b < 90 && r - b > 80) n++;
+  }
+  return n;
+}"""
+
+
+async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
+    midi = performance("Mozart_K331_1st-mov_p01")
+    expected = count_note_ons(midi)
+    with embedded_broker(tmp_path) as mqtt_port:
+        hub = await asyncio.to_thread(
+            start_hub, tmp_path, f"sqlite+aiosqlite:///{tmp_path}/etude.db", mqtt_port
+        )
+        try:
+            async with chromium() as browser:
+                page = await browser.new_page(viewport={"width": 1200, "height": 700})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(hub.url)
+                assert await page.title() == "Etude — live piano roll"
+                bridge = start_bridge(tmp_path, mqtt_port, midi, speed=30)
+                await page.wait_for_function(
+                    "() => window.etudeRoll && window.etudeRoll.connected", timeout=30_000
+                )
+                await page.wait_for_function(
+                    f"() => window.etudeRoll.notesDrawn === {expected}", timeout=90_000
+                )
+                assert await asyncio.to_thread(bridge.popen.wait, 60) == 0
+                painted = await page.evaluate(AMBER_PIXELS)
+                await page.screenshot(path=str(tmp_path / "page.png"))
+                counts = await page.text_content("#counts")
+                assert errors == []
+        finally:
+            hub.proc.terminate()
+    assert painted > 500, f"only {painted} note pixels on the canvas"
+    assert counts is not None and counts.startswith(f"{expected} notes")
