@@ -32,7 +32,7 @@ class BridgeConfig(BaseSettings):
     midi_file: Path | None = Field(None, description="Replay this MIDI file instead of a port")
     audio_device: str | None = Field(None, description="Microphone (sounddevice name or index)")
     audio_file: Path | None = Field(None, description="Replay this WAV file as microphone input")
-    replay_speed: float = Field(1.0, gt=0, le=1000, description="1 = real time")
+    replay_speed: float = Field(1.0, ge=0, le=1000, description="1 = real time, 0 = at once")
     replay_loop: bool = Field(False, description="Replay the file again and again")
     idle_timeout: float = Field(20.0, gt=0, description="Seconds without notes that end a session")
     wait_for_hub: bool = Field(True, description="Hold the outbox until the hub is online")

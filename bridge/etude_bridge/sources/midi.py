@@ -65,11 +65,15 @@ class MidiPortSource:
 
 def load_midi_file(path: Path) -> mido.MidiFile:
     try:
-        return mido.MidiFile(path)
+        midi = mido.MidiFile(path)
     except FileNotFoundError as exc:
         raise SourceError(f"{path}: no such MIDI file") from exc
     except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
         raise SourceError(f"{path}: not a readable MIDI file ({exc})") from exc
+    has_notes = any(msg.type == "note_on" for track in midi.tracks for msg in track)
+    if not has_notes:
+        raise SourceError(f"{path}: a MIDI file with no notes in it; nothing to replay")
+    return midi
 
 
 class MidiFileSource:
