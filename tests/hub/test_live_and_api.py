@@ -1,0 +1,169 @@
+"""The REST API and the WebSocket live stream, in-process through the app factory."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from etude_hub.app import create_app
+from etude_hub.config import HubConfig
+from etude_protocol import (
+    Availability,
+    NoteOff,
+    NoteOn,
+    SessionEnded,
+    SessionStarted,
+    Topics,
+    encode,
+    utc_now,
+)
+from support.mqtt import publish_all
+from support.servers import MosquittoServer
+
+NS = "apitest"
+TOPICS = Topics(NS)
+SESSION = uuid.uuid4()
+
+
+def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
+    """A short session: start, `notes` note on/off pairs, end."""
+    out: list[tuple[str, bytes]] = []
+    seq = first_seq
+    now = utc_now()
+
+    def add(event: object) -> None:
+        out.append((TOPICS.event(device, event.kind), encode(event)))  # type: ignore[attr-defined]
+
+    add(SessionStarted(device_id=device, seq=seq, ts=now, session_id=SESSION, source="test"))
+    for i in range(notes):
+        seq += 1
+        add(NoteOn(device_id=device, seq=seq, ts=now, session_id=SESSION, pitch=60 + i % 12,
+                   velocity=70, session_time=i * 0.5))
+        seq += 1
+        add(NoteOff(device_id=device, seq=seq, ts=now, session_id=SESSION, pitch=60 + i % 12,
+                    session_time=i * 0.5 + 0.25))
+    seq += 1
+    add(SessionEnded(device_id=device, seq=seq, ts=now, session_id=SESSION,
+                     duration_seconds=notes * 0.5, note_count=notes))
+    return out
+
+
+@pytest.fixture
+async def client(sqlite_url: str, mosquitto: MosquittoServer) -> AsyncIterator[TestClient]:
+    config = HubConfig(database_url=sqlite_url, mqtt_port=mosquitto.port, base_topic=NS,
+                       mqtt_client_id=f"hub-{uuid.uuid4().hex[:8]}")
+    async with TestServer(create_app(config)) as server, TestClient(server) as c:
+        for _ in range(200):
+            if (await (await c.get("/api/v1/health")).json())["data"]["mqtt"] == "connected":
+                break
+            await asyncio.sleep(0.05)
+        yield c
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path}/hub.db"
+
+
+async def until(predicate: object, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await predicate():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_websocket_resumes_from_the_last_seq_it_saw(
+    client: TestClient, mosquitto: MosquittoServer
+) -> None:
+    device = "ws-resume"
+    messages = take(device, 1, 20)  # 42 events
+    await asyncio.to_thread(publish_all, mosquitto.port, messages[:20])
+
+    first: list[int] = []
+    async with client.ws_connect(f"/api/v1/devices/{device}/live?since=0") as ws:
+        while len(first) < 20:
+            data = await ws.receive_json(timeout=10)
+            if data["type"] == "event":
+                first.append(data["event"]["seq"])
+    assert first == list(range(1, 21))
+
+    # Disconnected: the rest arrives meanwhile. Reconnecting with since=20 gets exactly it.
+    await asyncio.to_thread(publish_all, mosquitto.port, messages[20:])
+    second: list[int] = []
+    replay_done = None
+    async with client.ws_connect(f"/api/v1/devices/{device}/live?since=20") as ws:
+        while len(second) < 22:
+            data = await ws.receive_json(timeout=10)
+            if data["type"] == "event":
+                second.append(data["event"]["seq"])
+            elif data["type"] == "replay_done":
+                replay_done = data["last_seq"]
+    assert second == list(range(21, 43))
+    assert replay_done is not None and replay_done <= 42
+
+
+async def test_live_events_follow_the_replay_without_gaps(
+    client: TestClient, mosquitto: MosquittoServer
+) -> None:
+    device = "ws-live"
+    messages = take(device, 1, 30)
+    async with client.ws_connect(f"/api/v1/devices/{device}/live") as ws:
+        assert (await ws.receive_json(timeout=10)) == {"type": "replay_done", "last_seq": 0}
+        await asyncio.to_thread(publish_all, mosquitto.port, messages)
+        seen: list[int] = []
+        while len(seen) < len(messages):
+            data = await ws.receive_json(timeout=10)
+            if data["type"] == "event":
+                seen.append(data["event"]["seq"])
+    assert seen == list(range(1, len(messages) + 1))
+
+
+async def test_devices_sessions_and_notes_api(
+    client: TestClient, mosquitto: MosquittoServer
+) -> None:
+    device = "api-dev"
+    await asyncio.to_thread(
+        publish_all, mosquitto.port,
+        [(TOPICS.device_state(device), encode(Availability(state="online"))), *take(device, 1, 5)],
+    )
+
+    async def stored() -> bool:
+        reply = await (await client.get(f"/api/v1/devices/{device}")).json()
+        return reply["status"] == "ok" and reply["data"]["last_seq"] == 12
+
+    await until(stored)
+    devices = (await (await client.get("/api/v1/devices")).json())["data"]
+    assert [d["id"] for d in devices if d["id"] == device] == [device]
+    assert next(d for d in devices if d["id"] == device)["availability"] == "online"
+    sessions = (await (await client.get(f"/api/v1/devices/{device}/sessions")).json())["data"]
+    assert len(sessions) == 1 and sessions[0]["note_count"] == 5
+    assert sessions[0]["ended_at"] is not None
+    notes = (await (await client.get(f"/api/v1/sessions/{sessions[0]['id']}/notes")).json())["data"]
+    assert [n["on"] for n in notes] == [True, False] * 5
+
+
+async def test_api_errors_use_the_envelope(client: TestClient) -> None:
+    reply = await client.get("/api/v1/devices/nobody")
+    assert reply.status == 404
+    assert (await reply.json())["error"]["code"] == "not_found"
+    reply = await client.get("/api/v1/sessions/not-a-uuid/notes")
+    assert reply.status == 400
+    reply = await client.get("/api/v1/devices/Bad%20Id/live")
+    assert reply.status == 400
+    reply = await client.get("/api/v1/devices/ok/live?since=-4")
+    assert reply.status == 400
+    reply = await client.get("/api/v1/nothing-here")
+    assert reply.status == 404 and (await reply.json())["status"] == "error"
+
+
+async def test_page_is_served_with_security_headers(client: TestClient) -> None:
+    reply = await client.get("/")
+    assert reply.status == 200
+    assert "<canvas" in await reply.text()
+    assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in reply.headers["Content-Security-Policy"]
+    assert (await client.get("/static/roll.js")).status == 200
