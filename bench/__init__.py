@@ -1,0 +1,1 @@
+"""Benchmarks: each prints its figures; none runs under plain `pytest`."""
