@@ -29,19 +29,27 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.etude import (  # noqa: E402
+from support.etude import (
     count_note_ons,
     embedded_broker,
     performance,
     start_bridge,
     start_hub,
 )
-from support.servers import MosquittoServer, PostgresServer  # noqa: E402
+from support.servers import MosquittoServer, PostgresServer
 
-PIECES = ["Chopin_op38_p01", "Mozart_K331_1st-mov_p02", "Chopin_op10_no3_p03",
-          "Schubert_D783_no15_p04", "Chopin_op38_p05", "Mozart_K331_1st-mov_p06",
-          "Chopin_op10_no3_p07", "Schubert_D783_no15_p08", "Chopin_op38_p09",
-          "Mozart_K331_1st-mov_p10"]
+PIECES = [
+    "Chopin_op38_p01",
+    "Mozart_K331_1st-mov_p02",
+    "Chopin_op10_no3_p03",
+    "Schubert_D783_no15_p04",
+    "Chopin_op38_p05",
+    "Mozart_K331_1st-mov_p06",
+    "Chopin_op10_no3_p07",
+    "Schubert_D783_no15_p08",
+    "Chopin_op38_p09",
+    "Mozart_K331_1st-mov_p10",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -49,11 +57,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def watch(url: str, device: str, expected: int, arrivals: dict[tuple[str, int], float],
-                stamps: dict[tuple[str, int], float]) -> None:
-    async with aiohttp.ClientSession() as http, http.ws_connect(
-        f"{url}/api/v1/devices/{device}/live"
-    ) as ws:
+async def watch(
+    url: str,
+    device: str,
+    expected: int,
+    arrivals: dict[tuple[str, int], float],
+    stamps: dict[tuple[str, int], float],
+) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(f"{url}/api/v1/devices/{device}/live") as ws,
+    ):
         got = 0
         async for msg in ws:
             now = time.time()
@@ -88,19 +102,24 @@ async def received_at(database_url: str) -> dict[tuple[str, int], float]:
         await engine.dispose()
 
 
-async def run_backend(name: str, database_url: str, mqtt_port: int, tmp: Path,
-                      devices: int, speed: float) -> dict[str, Any]:
+async def run_backend(
+    name: str, database_url: str, mqtt_port: int, tmp: Path, devices: int, speed: float
+) -> dict[str, Any]:
     hub = await asyncio.to_thread(start_hub, tmp, database_url, mqtt_port)
     arrivals: dict[tuple[str, int], float] = {}
     stamps: dict[tuple[str, int], float] = {}
     try:
         pieces = [performance(PIECES[i % len(PIECES)]) for i in range(devices)]
         ids = [f"bench-{i}" for i in range(devices)]
-        watchers = [asyncio.create_task(watch(hub.url, d, count_note_ons(p), arrivals, stamps))
-                    for d, p in zip(ids, pieces, strict=True)]
+        watchers = [
+            asyncio.create_task(watch(hub.url, d, count_note_ons(p), arrivals, stamps))
+            for d, p in zip(ids, pieces, strict=True)
+        ]
         await asyncio.sleep(0.5)
-        bridges = [start_bridge(tmp, mqtt_port, p, speed=speed, device_id=d)
-                   for d, p in zip(ids, pieces, strict=True)]
+        bridges = [
+            start_bridge(tmp, mqtt_port, p, speed=speed, device_id=d)
+            for d, p in zip(ids, pieces, strict=True)
+        ]
         await asyncio.wait_for(asyncio.gather(*watchers), timeout=900)
         for bridge in bridges:
             bridge.terminate()
@@ -112,13 +131,23 @@ async def run_backend(name: str, database_url: str, mqtt_port: int, tmp: Path,
     hub_to_ws = [(arrivals[k] - stored[k]) * 1000 for k in arrivals if k in stored]
 
     def summary(values: list[float]) -> dict[str, float]:
-        return {"p50": percentile(values, 50), "p95": percentile(values, 95),
-                "p99": percentile(values, 99), "max": max(values),
-                "mean": statistics.fmean(values)}
+        return {
+            "p50": percentile(values, 50),
+            "p95": percentile(values, 95),
+            "p99": percentile(values, 99),
+            "max": max(values),
+            "mean": statistics.fmean(values),
+        }
 
-    return {"backend": name, "notes": len(total), "devices": devices, "speed": speed,
-            "end_to_end_ms": summary(total), "bridge_to_hub_ms": summary(to_hub),
-            "hub_store_and_push_ms": summary(hub_to_ws)}
+    return {
+        "backend": name,
+        "notes": len(total),
+        "devices": devices,
+        "speed": speed,
+        "end_to_end_ms": summary(total),
+        "bridge_to_hub_ms": summary(to_hub),
+        "hub_store_and_push_ms": summary(hub_to_ws),
+    }
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -128,13 +157,23 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
         with PostgresServer() as pg, MosquittoServer() as mosquitto:
             url = pg.create_database("bench")
             (tmp / "pg").mkdir()
-            results.append(await run_backend("postgres+mosquitto", url, mosquitto.port,
-                                             tmp / "pg", args.devices, args.speed))
+            results.append(
+                await run_backend(
+                    "postgres+mosquitto", url, mosquitto.port, tmp / "pg", args.devices, args.speed
+                )
+            )
         (tmp / "lite").mkdir()
         with embedded_broker(tmp / "lite") as port:
-            results.append(await run_backend(
-                "sqlite+embedded", f"sqlite+aiosqlite:///{tmp}/lite/etude.db", port,
-                tmp / "lite", args.devices, args.speed))
+            results.append(
+                await run_backend(
+                    "sqlite+embedded",
+                    f"sqlite+aiosqlite:///{tmp}/lite/etude.db",
+                    port,
+                    tmp / "lite",
+                    args.devices,
+                    args.speed,
+                )
+            )
     return results
 
 
@@ -149,17 +188,26 @@ def main() -> int:
         json.dump(results, sys.stdout, indent=2)
         print()
         return 0
-    print(f"note-on at the bridge → WebSocket client; {args.devices} devices at "
-          f"{args.speed}× real time each\n")
-    header = f"{'back-end':<20} {'notes':>6}  {'segment':<26} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  (ms)"
+    print(
+        f"note-on at the bridge → WebSocket client; {args.devices} devices at "
+        f"{args.speed}× real time each\n"
+    )
+    header = (
+        f"{'back-end':<20} {'notes':>6}  {'segment':<26} "
+        f"{'p50':>7} {'p95':>7} {'p99':>7} {'max':>7}  (ms)"
+    )
     print(header)
     for r in results:
-        for segment, key in (("end to end", "end_to_end_ms"),
-                             ("bridge → hub ingest", "bridge_to_hub_ms"),
-                             ("hub store → WebSocket", "hub_store_and_push_ms")):
+        for segment, key in (
+            ("end to end", "end_to_end_ms"),
+            ("bridge → hub ingest", "bridge_to_hub_ms"),
+            ("hub store → WebSocket", "hub_store_and_push_ms"),
+        ):
             s = r[key]
-            print(f"{r['backend']:<20} {r['notes']:>6}  {segment:<26} {s['p50']:>7.1f} "
-                  f"{s['p95']:>7.1f} {s['p99']:>7.1f} {s['max']:>7.1f}")
+            print(
+                f"{r['backend']:<20} {r['notes']:>6}  {segment:<26} {s['p50']:>7.1f} "
+                f"{s['p95']:>7.1f} {s['p99']:>7.1f} {s['max']:>7.1f}"
+            )
     return 0
 
 

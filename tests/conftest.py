@@ -61,6 +61,4 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     else:
         n = next(_db_names)
         with embedded_broker(tmp_path) as port:
-            yield Backend(
-                request.param, f"sqlite+aiosqlite:///{tmp_path}/etude.db", port, f"t{n}"
-            )
+            yield Backend(request.param, f"sqlite+aiosqlite:///{tmp_path}/etude.db", port, f"t{n}")

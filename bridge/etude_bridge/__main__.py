@@ -49,9 +49,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mqtt-host")
     p.add_argument("--mqtt-port", type=int)
     p.add_argument("--outbox", type=Path, help="outbox database file")
-    p.add_argument("--no-wait-for-hub", action="store_true", help="publish even if no hub is online")
-    p.add_argument("--drain-timeout", type=float, default=30.0,
-                   help="after a replay ends, seconds to wait for the outbox to empty")
+    p.add_argument(
+        "--no-wait-for-hub", action="store_true", help="publish even if no hub is online"
+    )
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=30.0,
+        help="after a replay ends, seconds to wait for the outbox to empty",
+    )
     p.add_argument("--list-ports", action="store_true", help="list MIDI input ports and exit")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -131,18 +137,32 @@ def main(argv: list[str] | None = None) -> int:
     outbox = Outbox(config.outbox_path)
     capabilities = [c for c, s in (("midi", midi), ("audio", audio)) if s is not None]
     info = DeviceInfo(
-        device_id=config.device_id, name=config.device_name, software_version=__version__,
-        engine_version=engine_version(), protocol_version=PROTOCOL_VERSION,
+        device_id=config.device_id,
+        name=config.device_name,
+        software_version=__version__,
+        engine_version=engine_version(),
+        protocol_version=PROTOCOL_VERSION,
         capabilities=capabilities,
     )
     mqtt = BridgeMqtt(
-        host=config.mqtt_host, port=config.mqtt_port, topics=topics, info=info, outbox=outbox,
-        username=config.mqtt_username, password=config.mqtt_password,
-        wait_for_hub=config.wait_for_hub, window=config.publish_window,
+        host=config.mqtt_host,
+        port=config.mqtt_port,
+        topics=topics,
+        info=info,
+        outbox=outbox,
+        username=config.mqtt_username,
+        password=config.mqtt_password,
+        wait_for_hub=config.wait_for_hub,
+        window=config.publish_window,
     )
     bridge = Bridge(
-        device_id=config.device_id, topics=topics, outbox=outbox, mqtt=mqtt,
-        idle_timeout=config.idle_timeout, midi=midi, audio=audio,
+        device_id=config.device_id,
+        topics=topics,
+        outbox=outbox,
+        mqtt=mqtt,
+        idle_timeout=config.idle_timeout,
+        midi=midi,
+        audio=audio,
     )
 
     def on_signal(_sig: int, _frame: FrameType | None) -> None:
@@ -156,9 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bridge.run()
         if not bridge.stop_event.is_set():
-            log.info("replay finished: %d notes, %d events", bridge.stats.notes, bridge.stats.events)
+            log.info(
+                "replay finished: %d notes, %d events", bridge.stats.notes, bridge.stats.events
+            )
             if not mqtt.drain(args.drain_timeout):
-                log.warning("%d events still in the outbox; they go out on the next run", len(outbox))
+                log.warning(
+                    "%d events still in the outbox; they go out on the next run", len(outbox)
+                )
     finally:
         mqtt.stop()
         outbox.close()

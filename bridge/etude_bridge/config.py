@@ -20,14 +20,18 @@ from pydantic_settings import (
 class BridgeConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ETUDE_BRIDGE_", extra="forbid")
 
-    device_id: str = Field("piano-1", pattern=r"^[a-z0-9_-]{1,64}$", description="Id in MQTT topics")
+    device_id: str = Field(
+        "piano-1", pattern=r"^[a-z0-9_-]{1,64}$", description="Id in MQTT topics"
+    )
     device_name: str = Field("", description="Human name, e.g. 'Room 3'")
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(1883, ge=1, le=65535)
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     base_topic: str = "etude"
-    outbox_path: Path = Field(Path("data/bridge-outbox.db"), description="On-device outbox (SQLite)")
+    outbox_path: Path = Field(
+        Path("data/bridge-outbox.db"), description="On-device outbox (SQLite)"
+    )
     midi_port: str | None = Field(None, description="Live MIDI input port name (substring match)")
     midi_file: Path | None = Field(None, description="Replay this MIDI file instead of a port")
     audio_device: str | None = Field(None, description="Microphone (sounddevice name or index)")

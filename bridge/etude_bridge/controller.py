@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import mido
 from etude_protocol import (
@@ -122,30 +122,56 @@ class Bridge:
         if msg.type == "note_on" and msg.velocity > 0:
             self._activity(t, is_note=True)
             st = self.sessions.session_time(t)
-            self._emit(lambda seq, ts: NoteOn(
-                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
-                pitch=msg.note, velocity=msg.velocity, channel=msg.channel, session_time=st))
+            self._emit(
+                lambda seq, ts: NoteOn(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    pitch=msg.note,
+                    velocity=msg.velocity,
+                    channel=msg.channel,
+                    session_time=st,
+                )
+            )
             self.stats.notes += 1
         elif msg.type in ("note_off", "note_on"):
             if self.sessions.current is None:
                 return  # a release from before the session: nothing to pair it with
             st = self.sessions.session_time(t)
             velocity = msg.velocity if msg.type == "note_off" else 0
-            self._emit(lambda seq, ts: NoteOff(
-                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
-                pitch=msg.note, velocity=velocity, channel=msg.channel, session_time=st))
+            self._emit(
+                lambda seq, ts: NoteOff(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    pitch=msg.note,
+                    velocity=velocity,
+                    channel=msg.channel,
+                    session_time=st,
+                )
+            )
         elif msg.type == "control_change" and msg.control in PEDALS:
             if self.sessions.current is None and msg.value < 64:
                 return
             self._activity(t, is_note=False)
             st = self.sessions.session_time(t)
-            self._emit(lambda seq, ts: Pedal(
-                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
-                pedal=PEDALS[msg.control], value=msg.value, session_time=st))  # type: ignore[arg-type]
+            self._emit(
+                lambda seq, ts: Pedal(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    pedal=PEDALS[msg.control],
+                    value=msg.value,
+                    session_time=st,
+                )
+            )
 
     # ---------------------------------------------------------------- audio
 
-    def on_audio_window(self, window: "AudioWindow") -> None:
+    def on_audio_window(self, window: AudioWindow) -> None:
         with self._lock:
             if window.onset_times:
                 self._activity(window.start + window.onset_times[0], is_note=False)
@@ -155,10 +181,19 @@ class Bridge:
                 return
             st = self.sessions.session_time(window.start)
             onsets = [self.sessions.session_time(window.start + o) for o in window.onset_times]
-            self._emit(lambda seq, ts: AudioFeatures(
-                device_id=self.device_id, seq=seq, ts=ts, session_id=self._sid(),
-                session_time=st, window_seconds=window.duration, rms_dbfs=window.rms_dbfs,
-                peak_dbfs=window.peak_dbfs, onset_times=onsets))
+            self._emit(
+                lambda seq, ts: AudioFeatures(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    session_time=st,
+                    window_seconds=window.duration,
+                    rms_dbfs=window.rms_dbfs,
+                    peak_dbfs=window.peak_dbfs,
+                    onset_times=onsets,
+                )
+            )
 
     # ---------------------------------------------------------------- sessions and output
 
@@ -173,11 +208,20 @@ class Bridge:
     def _start_session(self, session: ActiveSession) -> None:
         source = " + ".join(s.description for s in (self.midi, self.audio) if s is not None)
         ts = utc_now()
-        self._emit(lambda seq, _ts: SessionStarted(
-            device_id=self.device_id, seq=seq, ts=ts, session_id=session.id, source=source))
+        self._emit(
+            lambda seq, _ts: SessionStarted(
+                device_id=self.device_id, seq=seq, ts=ts, session_id=session.id, source=source
+            )
+        )
         self.stats.sessions += 1
-        self._retain(self.topics.device_session(self.device_id), encode(SessionState(
-            device_id=self.device_id, session_id=session.id, started_at=ts, source=source)))
+        self._retain(
+            self.topics.device_session(self.device_id),
+            encode(
+                SessionState(
+                    device_id=self.device_id, session_id=session.id, started_at=ts, source=source
+                )
+            ),
+        )
         log.info("session %s started (%s)", session.id, source)
 
     def _end_session(self, reason: str) -> None:
@@ -185,9 +229,17 @@ class Bridge:
         if session is None:
             return
         duration = max(0.0, session.last_activity - session.start)
-        self._emit(lambda seq, ts: SessionEnded(
-            device_id=self.device_id, seq=seq, ts=ts, session_id=session.id,
-            duration_seconds=duration, note_count=session.note_count, reason=reason))  # type: ignore[arg-type]
+        self._emit(
+            lambda seq, ts: SessionEnded(
+                device_id=self.device_id,
+                seq=seq,
+                ts=ts,
+                session_id=session.id,
+                duration_seconds=duration,
+                note_count=session.note_count,
+                reason=reason,
+            )
+        )
         self._retain(self.topics.device_session(self.device_id), b"")
         log.info("session %s ended (%s, %d notes)", session.id, reason, session.note_count)
 

@@ -146,8 +146,9 @@ class BridgeMqtt:
 
     # ---------------------------------------------------------------- paho callbacks
 
-    def _on_connect(self, client: paho.Client, _u: object, _f: object, reason: object,
-                    _p: object) -> None:
+    def _on_connect(
+        self, client: paho.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
         if getattr(reason, "is_failure", False):
             log.error("MQTT connection refused: %s", reason)
             return
@@ -158,8 +159,9 @@ class BridgeMqtt:
         self.connected.set()
         self.notify()
 
-    def _on_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: object,
-                       _p: object) -> None:
+    def _on_disconnect(
+        self, _c: paho.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
         if self.connected.is_set():
             log.warning("MQTT disconnected (%s); events wait in the outbox", reason)
         self.connected.clear()

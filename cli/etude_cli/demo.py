@@ -97,22 +97,47 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        broker = tree.spawn("broker", ["broker", "--port", str(mqtt_port),
-                                       "--ready-file", str(data / "broker.ready")])
+        broker = tree.spawn(
+            "broker",
+            ["broker", "--port", str(mqtt_port), "--ready-file", str(data / "broker.ready")],
+        )
         wait_for_file(data / "broker.ready", broker, "the MQTT broker", 30)
-        hub = tree.spawn("hub", [
-            "hub", "--port", str(http_port), "--mqtt-port", str(mqtt_port),
-            "--database-url", f"sqlite+aiosqlite:///{data / 'etude.db'}",
-            "--port-file", str(data / "hub.port"),
-        ])
+        hub = tree.spawn(
+            "hub",
+            [
+                "hub",
+                "--port",
+                str(http_port),
+                "--mqtt-port",
+                str(mqtt_port),
+                "--database-url",
+                f"sqlite+aiosqlite:///{data / 'etude.db'}",
+                "--port-file",
+                str(data / "hub.port"),
+            ],
+        )
         wait_for_file(data / "hub.port", hub, "the hub", 60)
-        tree.spawn("bridge", [
-            "bridge", "--device-id", "demo-piano", "--midi-file", str(args.midi_file),
-            "--speed", str(args.speed), "--loop", "--mqtt-port", str(mqtt_port),
-            "--outbox", str(data / "bridge-outbox.db"),
-        ])
-        print(f"\n  Etude is running. Open http://127.0.0.1:{http_port}/  (Ctrl-C to stop)\n",
-              flush=True)
+        tree.spawn(
+            "bridge",
+            [
+                "bridge",
+                "--device-id",
+                "demo-piano",
+                "--midi-file",
+                str(args.midi_file),
+                "--speed",
+                str(args.speed),
+                "--loop",
+                "--mqtt-port",
+                str(mqtt_port),
+                "--outbox",
+                str(data / "bridge-outbox.db"),
+            ],
+        )
+        print(
+            f"\n  Etude is running. Open http://127.0.0.1:{http_port}/  (Ctrl-C to stop)\n",
+            flush=True,
+        )
         started = time.monotonic()
         while not stopping:
             if (problem := tree.failed()) is not None:

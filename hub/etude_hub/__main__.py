@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -22,7 +23,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="etude hub",
         description="Run the Etude hub. Settings: defaults < etude.toml [hub] < ETUDE_HUB_*.",
     )
-    parser.add_argument("--config", type=Path, help="TOML file (default: $ETUDE_CONFIG or ./etude.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="TOML file (default: $ETUDE_CONFIG or ./etude.toml)"
+    )
     parser.add_argument("--database-url", help="e.g. postgresql+asyncpg://etude@db/etude")
     parser.add_argument("--host", help="HTTP listen address")
     parser.add_argument("--port", type=int, help="HTTP port (0: any free port)")
@@ -80,10 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"etude hub: bad configuration:\n{exc}", file=sys.stderr)
         return 2
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from etude_protocol import Topics
 
 from .api.routes import setup_routes
@@ -18,13 +18,13 @@ from .errors import error_middleware
 from .ingest.mqtt import HubMqtt
 from .ingest.pipeline import IngestPipeline, IngestStats
 from .keys import CONFIG, DB_ENGINE, DB_SESSIONS, INGEST_STATS, LIVE, MQTT, WEBSOCKETS
-from .live import LiveHub
+from .live import LiveHub, OpenSockets
 
 log = logging.getLogger(__name__)
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
@@ -50,7 +50,10 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     mqtt = app[MQTT]
     pipeline = IngestPipeline(
-        mqtt, app[DB_SESSIONS], app[LIVE], batch_size=config.ingest_batch_size,
+        mqtt,
+        app[DB_SESSIONS],
+        app[LIVE],
+        batch_size=config.ingest_batch_size,
         stats=app[INGEST_STATS],
     )
     task = asyncio.create_task(pipeline.run(), name="mqtt-ingest")
@@ -63,7 +66,7 @@ async def ingest_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def close_websockets(app: web.Application) -> None:
-    for ws in list(app[WEBSOCKETS]):
+    for ws in app[WEBSOCKETS]:
         await ws.close(code=1001, message=b"hub shutting down")
 
 
@@ -73,7 +76,7 @@ def create_app(config: HubConfig | None = None) -> web.Application:
     app[CONFIG] = config
     app[LIVE] = LiveHub()
     app[INGEST_STATS] = IngestStats()
-    app[WEBSOCKETS] = weakref.WeakSet()
+    app[WEBSOCKETS] = OpenSockets()
     app[MQTT] = HubMqtt(
         host=config.mqtt_host,
         port=config.mqtt_port,

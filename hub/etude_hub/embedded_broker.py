@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -30,7 +31,7 @@ async def run_broker(host: str, port: int, ready_file: Path | None = None) -> No
     await broker.start()
     logging.getLogger("etude_hub.broker").info("embedded MQTT broker on %s:%d", host, port)
     if ready_file:
-        ready_file.write_text(str(port))
+        await asyncio.to_thread(ready_file.write_text, str(port))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -47,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--ready-file", type=Path, help="written once the broker listens")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_broker(args.host, args.port, args.ready_file))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
-
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .config import HubConfig
 from .ingest.mqtt import HubMqtt
 from .ingest.pipeline import IngestStats
-from .live import LiveHub
+from .live import LiveHub, OpenSockets
 
 CONFIG = web.AppKey("config", HubConfig)
 DB_ENGINE = web.AppKey("db_engine", AsyncEngine)
@@ -18,4 +16,4 @@ DB_SESSIONS = web.AppKey("db_sessions", async_sessionmaker[AsyncSession])
 LIVE = web.AppKey("live", LiveHub)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 MQTT = web.AppKey("mqtt", HubMqtt)
-WEBSOCKETS = web.AppKey("websockets", weakref.WeakSet[web.WebSocketResponse])
+WEBSOCKETS = web.AppKey("websockets", OpenSockets)

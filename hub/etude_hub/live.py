@@ -7,9 +7,13 @@ letting memory grow; it reconnects with its last sequence number and replays fro
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiohttp import web
 
 ALL_DEVICES = "*"
 
@@ -50,3 +54,16 @@ class LiveHub:
     @property
     def client_count(self) -> int:
         return sum(len(s) for s in self._subscribers.values())
+
+
+class OpenSockets:
+    """The WebSockets open right now, so shutdown can close them (weak: closed ones vanish)."""
+
+    def __init__(self) -> None:
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    def add(self, ws: web.WebSocketResponse) -> None:
+        self._sockets.add(ws)
+
+    def __iter__(self) -> Iterator[web.WebSocketResponse]:
+        return iter(list(self._sockets))

@@ -22,13 +22,27 @@ from .version import PROTOCOL_VERSION
 _T = Topics("etude")
 
 RETAINED: list[tuple[str, str, type[WireModel], str]] = [
-    (_T.hub_state(), "hub", Availability, "Hub availability. Birth `online` after subscribing; "
-     "the will sets `offline`. Bridges wait for it before flushing their outbox."),
-    ("etude/<device_id>/state", "bridge", Availability, "Device availability. Birth `online` "
-     "after (re)connecting; the will and a clean stop set `offline`."),
+    (
+        _T.hub_state(),
+        "hub",
+        Availability,
+        "Hub availability. Birth `online` after subscribing; "
+        "the will sets `offline`. Bridges wait for it before flushing their outbox.",
+    ),
+    (
+        "etude/<device_id>/state",
+        "bridge",
+        Availability,
+        "Device availability. Birth `online` "
+        "after (re)connecting; the will and a clean stop set `offline`.",
+    ),
     ("etude/<device_id>/info", "bridge", DeviceInfo, "What the device is and runs."),
-    ("etude/<device_id>/session", "bridge", SessionState, "The current practice session; an "
-     "empty retained payload when there is none."),
+    (
+        "etude/<device_id>/session",
+        "bridge",
+        SessionState,
+        "The current practice session; an empty retained payload when there is none.",
+    ),
 ]
 
 
@@ -109,7 +123,16 @@ def render_markdown() -> str:
         "",
     ]
     for topic, _, model, text in RETAINED:
-        out += [f"### `{topic}`", "", text, "", f"#### {model.__name__}", "", field_table(model), ""]
+        out += [
+            f"### `{topic}`",
+            "",
+            text,
+            "",
+            f"#### {model.__name__}",
+            "",
+            field_table(model),
+            "",
+        ]
     out += ["## Events", ""]
     for event in EVENT_TYPES:
         doc = (event.__doc__ or "").strip().splitlines()[0] if event.__doc__ else ""
@@ -134,6 +157,10 @@ def render_markdown() -> str:
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     models: list[type[BaseModel]] = [
-        Availability, DeviceInfo, SessionState, *EVENT_TYPES, *LIVE_TYPES
+        Availability,
+        DeviceInfo,
+        SessionState,
+        *EVENT_TYPES,
+        *LIVE_TYPES,
     ]
     return {m.__name__: m.model_json_schema() for m in models}

@@ -5,7 +5,7 @@ Everything hangs off one base topic (``etude`` by default)::
     <base>/hub/state                    retained  hub availability (birth/will)
     <base>/<device_id>/state            retained  device availability (birth/will)
     <base>/<device_id>/info             retained  software, engine and protocol versions
-    <base>/<device_id>/session          retained  the device's current practice session (empty: none)
+    <base>/<device_id>/session          retained  current practice session (empty: none)
     <base>/<device_id>/events/<kind>    QoS 1     one event; carries device_id, seq and ts
 
 Device ids are limited to ``[a-z0-9_-]``, as Home Assistant limits object ids, so that a

@@ -16,8 +16,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ETUDE_")}
     full_env.update(env or {})
-    return subprocess.run([*ETUDE, *args], capture_output=True, text=True, timeout=60,
-                          env=full_env)
+    return subprocess.run([*ETUDE, *args], capture_output=True, text=True, timeout=60, env=full_env)
 
 
 def test_nothing_to_listen_to(tmp_path: Path) -> None:

@@ -17,8 +17,11 @@ def test_file_replay_yields_every_note_in_time_order() -> None:
     path = performance("Schubert_D783_no15_p01")
     source = MidiFileSource(path, speed=0)
     messages = list(source.messages(threading.Event()))
-    notes = [m for m in messages if m.message is not None and m.message.type == "note_on"
-             and m.message.velocity > 0]
+    notes = [
+        m
+        for m in messages
+        if m.message is not None and m.message.type == "note_on" and m.message.velocity > 0
+    ]
     assert len(notes) == count_note_ons(path)
     times = [m.time for m in messages]
     assert times == sorted(times)
@@ -53,7 +56,7 @@ def test_stop_ends_a_replay_promptly() -> None:
 def test_corrupt_midi_file_is_refused_with_its_name(tmp_path: Path, content: bytes) -> None:
     bad = tmp_path / "broken.mid"
     bad.write_bytes(content)
-    with pytest.raises(SourceError, match="broken.mid"):
+    with pytest.raises(SourceError, match=r"broken\.mid"):
         MidiFileSource(bad)
 
 

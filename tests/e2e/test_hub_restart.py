@@ -17,8 +17,11 @@ async def test_hub_killed_mid_replay_still_stores_every_note_once(
     postgres: PostgresServer, mosquitto: MosquittoServer, tmp_path: Path
 ) -> None:
     url = postgres.create_database("etude_restart")
-    env = {"ETUDE_HUB_BASE_TOPIC": "restart", "ETUDE_BRIDGE_BASE_TOPIC": "restart",
-           "ETUDE_HUB_MQTT_CLIENT_ID": "hub-restart"}
+    env = {
+        "ETUDE_HUB_BASE_TOPIC": "restart",
+        "ETUDE_BRIDGE_BASE_TOPIC": "restart",
+        "ETUDE_HUB_MQTT_CLIENT_ID": "hub-restart",
+    }
     midi = performance("Chopin_op10_no3_p01")
     expected = count_note_ons(midi)
 

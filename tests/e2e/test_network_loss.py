@@ -61,8 +61,7 @@ async def test_bridge_started_without_a_broker_delivers_later(
     midi = performance("Schubert_D783_no15_p03")
     expected = count_note_ons(midi)
     await asyncio.to_thread(own_broker.stop_process)
-    bridge = start_bridge(tmp_path, own_broker.port, midi, speed=0,
-                          extra=["--drain-timeout", "60"])
+    bridge = start_bridge(tmp_path, own_broker.port, midi, speed=0, extra=["--drain-timeout", "60"])
     await asyncio.sleep(2)  # the whole take goes into the outbox with no network at all
     assert bridge.popen.poll() is None
     await asyncio.to_thread(own_broker.start)

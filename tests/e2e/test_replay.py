@@ -21,7 +21,11 @@ async def test_every_note_is_stored_once_and_reaches_a_websocket_client(
     midi = performance("Chopin_op10_no3_p01")
     expected = count_note_ons(midi)
     hub = await asyncio.to_thread(
-        start_hub, tmp_path, backend.database_url, backend.mqtt_port, backend.env  # type: ignore[attr-defined]
+        start_hub,
+        tmp_path,
+        backend.database_url,
+        backend.mqtt_port,
+        backend.env,  # type: ignore[attr-defined]
     )
     client = LiveClient(hub.url)
     client.start()

@@ -18,8 +18,11 @@ from support.servers import MosquittoServer
 
 
 def note(seq: int, device: str = "bad-input") -> bytes:
-    return encode(NoteOn(device_id=device, seq=seq, ts=utc_now(), pitch=60, velocity=64,
-                         session_time=seq / 10))
+    return encode(
+        NoteOn(
+            device_id=device, seq=seq, ts=utc_now(), pitch=60, velocity=64, session_time=seq / 10
+        )
+    )
 
 
 async def wait_until(predicate: object, timeout: float = 20) -> None:
@@ -31,9 +34,14 @@ async def wait_until(predicate: object, timeout: float = 20) -> None:
 
 @pytest.fixture
 async def hub_client(pg_url: str, mosquitto: MosquittoServer) -> TestClient:  # type: ignore[misc]
-    config = HubConfig(database_url=pg_url, mqtt_port=mosquitto.port, base_topic="badinput",
-                       mqtt_client_id="hub-badinput")
+    config = HubConfig(
+        database_url=pg_url,
+        mqtt_port=mosquitto.port,
+        base_topic="badinput",
+        mqtt_client_id="hub-badinput",
+    )
     async with TestServer(create_app(config)) as server, TestClient(server) as client:
+
         async def connected() -> bool:
             health = await (await client.get("/api/v1/health")).json()
             return bool(health["data"]["mqtt"] == "connected")
@@ -43,7 +51,9 @@ async def hub_client(pg_url: str, mosquitto: MosquittoServer) -> TestClient:  # 
 
 
 async def test_bad_payloads_are_rejected_counted_and_lose_nothing(
-    hub_client: TestClient, mosquitto: MosquittoServer, pg_url: str,
+    hub_client: TestClient,
+    mosquitto: MosquittoServer,
+    pg_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     topics = Topics("badinput")
@@ -55,10 +65,10 @@ async def test_bad_payloads_are_rejected_counted_and_lose_nothing(
         (topic, b"{this is not json"),
         (topic, b'{"v": 1, "pad": "' + b"x" * (MAX_PAYLOAD_BYTES + 10) + b'"}'),
         (topic, json.dumps(wrong_schema).encode()),
-        (topics.event("bad-input", "note_off"), note(4)),      # kind does not match topic
-        (topics.event("other-device", "note_on"), note(5)),    # device does not match topic
-        ("badinput/Bad Device/events/note_on", note(6)),       # not our topic grammar
-        (topic, b'{"v": 7, "kind": "note_on"}'),               # a protocol we do not speak
+        (topics.event("bad-input", "note_off"), note(4)),  # kind does not match topic
+        (topics.event("other-device", "note_on"), note(5)),  # device does not match topic
+        ("badinput/Bad Device/events/note_on", note(6)),  # not our topic grammar
+        (topic, b'{"v": 7, "kind": "note_on"}'),  # a protocol we do not speak
         (topic, note(2)),
     ]
     with caplog.at_level(logging.WARNING, logger="etude_hub"):
@@ -73,15 +83,19 @@ async def test_bad_payloads_are_rejected_counted_and_lose_nothing(
     health = (await (await hub_client.get("/api/v1/health")).json())["data"]
     assert health["database"] == "ok"
     assert health["ingest"]["rejected"] == {
-        "malformed_json": 1, "payload_too_large": 1, "invalid_schema": 1,
-        "topic_mismatch": 2, "unknown_topic": 1, "unsupported_version": 1,
+        "malformed_json": 1,
+        "payload_too_large": 1,
+        "invalid_schema": 1,
+        "topic_mismatch": 2,
+        "unknown_topic": 1,
+        "unsupported_version": 1,
     }
     assert health["ingest"]["stored"] == 2
     counts = await stored_counts(pg_url, "bad-input")
     assert counts.note_ons == 2 and counts.max_seq == 2
     logged = caplog.text
     for reason in ("malformed_json", "payload_too_large", "invalid_schema", "topic_mismatch"):
-        assert f"rejected message on badinput/" in logged and reason in logged
+        assert "rejected message on badinput/" in logged and reason in logged
 
 
 async def test_redelivered_event_is_stored_once(

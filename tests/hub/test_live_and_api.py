@@ -40,21 +40,50 @@ def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
     add(SessionStarted(device_id=device, seq=seq, ts=now, session_id=SESSION, source="test"))
     for i in range(notes):
         seq += 1
-        add(NoteOn(device_id=device, seq=seq, ts=now, session_id=SESSION, pitch=60 + i % 12,
-                   velocity=70, session_time=i * 0.5))
+        add(
+            NoteOn(
+                device_id=device,
+                seq=seq,
+                ts=now,
+                session_id=SESSION,
+                pitch=60 + i % 12,
+                velocity=70,
+                session_time=i * 0.5,
+            )
+        )
         seq += 1
-        add(NoteOff(device_id=device, seq=seq, ts=now, session_id=SESSION, pitch=60 + i % 12,
-                    session_time=i * 0.5 + 0.25))
+        add(
+            NoteOff(
+                device_id=device,
+                seq=seq,
+                ts=now,
+                session_id=SESSION,
+                pitch=60 + i % 12,
+                session_time=i * 0.5 + 0.25,
+            )
+        )
     seq += 1
-    add(SessionEnded(device_id=device, seq=seq, ts=now, session_id=SESSION,
-                     duration_seconds=notes * 0.5, note_count=notes))
+    add(
+        SessionEnded(
+            device_id=device,
+            seq=seq,
+            ts=now,
+            session_id=SESSION,
+            duration_seconds=notes * 0.5,
+            note_count=notes,
+        )
+    )
     return out
 
 
 @pytest.fixture
 async def client(sqlite_url: str, mosquitto: MosquittoServer) -> AsyncIterator[TestClient]:
-    config = HubConfig(database_url=sqlite_url, mqtt_port=mosquitto.port, base_topic=NS,
-                       mqtt_client_id=f"hub-{uuid.uuid4().hex[:8]}")
+    config = HubConfig(
+        database_url=sqlite_url,
+        mqtt_port=mosquitto.port,
+        base_topic=NS,
+        mqtt_client_id=f"hub-{uuid.uuid4().hex[:8]}",
+    )
     async with TestServer(create_app(config)) as server, TestClient(server) as c:
         for _ in range(200):
             if (await (await c.get("/api/v1/health")).json())["data"]["mqtt"] == "connected":
@@ -127,7 +156,8 @@ async def test_devices_sessions_and_notes_api(
 ) -> None:
     device = "api-dev"
     await asyncio.to_thread(
-        publish_all, mosquitto.port,
+        publish_all,
+        mosquitto.port,
         [(TOPICS.device_state(device), encode(Availability(state="online"))), *take(device, 1, 5)],
     )
 

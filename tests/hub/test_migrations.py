@@ -38,8 +38,15 @@ async def test_migrations_build_the_schema_and_leave_no_drift(database_url: str)
     finally:
         await engine.dispose()
     assert diff == []
-    assert {"users", "sessions", "performances", "analysis_results", "devices", "events",
-            "note_events"} <= tables
+    assert {
+        "users",
+        "sessions",
+        "performances",
+        "analysis_results",
+        "devices",
+        "events",
+        "note_events",
+    } <= tables
     assert "ix_sessions_user_id" in indexes["sessions"]
     assert "ix_performances_session_id" in indexes["performances"]
     assert "ix_analysis_results_performance_id" in indexes["analysis_results"]

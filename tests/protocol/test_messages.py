@@ -24,7 +24,11 @@ from etude_protocol import (
 
 def note_on(**overrides: object) -> NoteOn:
     fields: dict[str, object] = {
-        "device_id": "room-1", "seq": 7, "ts": utc_now(), "pitch": 60, "velocity": 80,
+        "device_id": "room-1",
+        "seq": 7,
+        "ts": utc_now(),
+        "pitch": 60,
+        "velocity": 80,
         "session_time": 1.5,
     }
     fields.update(overrides)
@@ -39,9 +43,14 @@ def test_event_round_trip_keeps_every_field() -> None:
 
 
 def test_every_event_kind_has_a_distinct_name() -> None:
-    assert EVENT_KINDS == {
-        "note_on", "note_off", "pedal", "session_started", "session_ended", "audio_features",
-    }
+    assert {
+        "note_on",
+        "note_off",
+        "pedal",
+        "session_started",
+        "session_ended",
+        "audio_features",
+    } == EVENT_KINDS
 
 
 @pytest.mark.parametrize(
@@ -94,9 +103,7 @@ def test_unknown_fields_are_ignored_for_forward_compatibility() -> None:
 
 def test_session_started_requires_a_session_id() -> None:
     with pytest.raises(ValueError):
-        SessionStarted.model_validate(
-            {"device_id": "a", "seq": 1, "ts": utc_now(), "source": "x"}
-        )
+        SessionStarted.model_validate({"device_id": "a", "seq": 1, "ts": utc_now(), "source": "x"})
 
 
 def test_retained_messages_decode() -> None:

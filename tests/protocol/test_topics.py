@@ -14,8 +14,14 @@ def test_topics_build_and_parse_back() -> None:
 
 @pytest.mark.parametrize(
     "topic",
-    ["other/room-1/state", "etude/Room 1/state", "etude/room-1/events", "etude/room-1/x/y/z",
-     "etude/hub/events/note_on", "etude"],
+    [
+        "other/room-1/state",
+        "etude/Room 1/state",
+        "etude/room-1/events",
+        "etude/room-1/x/y/z",
+        "etude/hub/events/note_on",
+        "etude",
+    ],
 )
 def test_foreign_or_malformed_topics_are_refused(topic: str) -> None:
     with pytest.raises(TopicError):

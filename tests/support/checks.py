@@ -26,6 +26,7 @@ async def stored_counts(database_url: str, device_id: str = "piano-1") -> Stored
     engine = create_async_engine(database_url)
     try:
         async with engine.connect() as conn:
+
             async def one(sql: str) -> int:
                 value = await conn.scalar(text(sql), {"d": device_id})
                 return int(value or 0)
@@ -33,12 +34,15 @@ async def stored_counts(database_url: str, device_id: str = "piano-1") -> Stored
             return StoredCounts(
                 events=await one("SELECT COUNT(*) FROM events WHERE device_id = :d"),
                 distinct_events=await one(
-                    "SELECT COUNT(DISTINCT seq) FROM events WHERE device_id = :d"),
+                    "SELECT COUNT(DISTINCT seq) FROM events WHERE device_id = :d"
+                ),
                 max_seq=await one("SELECT MAX(seq) FROM events WHERE device_id = :d"),
                 note_ons=await one(
-                    "SELECT COUNT(*) FROM note_events WHERE device_id = :d AND is_on"),
+                    "SELECT COUNT(*) FROM note_events WHERE device_id = :d AND is_on"
+                ),
                 distinct_note_ons=await one(
-                    "SELECT COUNT(DISTINCT seq) FROM note_events WHERE device_id = :d AND is_on"),
+                    "SELECT COUNT(DISTINCT seq) FROM note_events WHERE device_id = :d AND is_on"
+                ),
                 sessions=await one("SELECT COUNT(*) FROM sessions WHERE device_id = :d"),
             )
     finally:

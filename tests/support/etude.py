@@ -31,9 +31,7 @@ def performance(name: str = "Chopin_op10_no3_p01") -> Path:
 
 
 def count_note_ons(path: Path) -> int:
-    return sum(
-        1 for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0
-    )
+    return sum(1 for m in mido.MidiFile(path) if m.type == "note_on" and m.velocity > 0)
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -67,10 +65,10 @@ class Proc:
             self.popen.send_signal(signal.SIGTERM)
         try:
             return self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.popen.kill()
             self.popen.wait()
-            raise AssertionError(f"process did not stop on SIGTERM:\n{self.log()[-3000:]}")
+            raise AssertionError(f"process did not stop on SIGTERM:\n{self.log()[-3000:]}") from exc
 
     def kill(self) -> None:
         self.popen.kill()
@@ -100,13 +98,15 @@ class Hub:
 
 
 def start_hub(
-    tmp: Path, database_url: str, mqtt_port: int, env: dict[str, str] | None = None,
+    tmp: Path,
+    database_url: str,
+    mqtt_port: int,
+    env: dict[str, str] | None = None,
     name: str = "hub",
 ) -> Hub:
     port = free_port()
     proc = spawn(
-        ["hub", "--port", str(port), "--database-url", database_url,
-         "--mqtt-port", str(mqtt_port)],
+        ["hub", "--port", str(port), "--database-url", database_url, "--mqtt-port", str(mqtt_port)],
         tmp / f"{name}.log",
         env,
     )
@@ -136,13 +136,30 @@ def running_hub(
 
 
 def start_bridge(
-    tmp: Path, mqtt_port: int, midi: Path, *, speed: float = 20, device_id: str = "piano-1",
-    extra: list[str] | None = None, env: dict[str, str] | None = None,
+    tmp: Path,
+    mqtt_port: int,
+    midi: Path,
+    *,
+    speed: float = 20,
+    device_id: str = "piano-1",
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Proc:
     return spawn(
-        ["bridge", "--device-id", device_id, "--midi-file", str(midi), "--speed", str(speed),
-         "--mqtt-port", str(mqtt_port), "--outbox", str(tmp / f"{device_id}-outbox.db"),
-         *(extra or [])],
+        [
+            "bridge",
+            "--device-id",
+            device_id,
+            "--midi-file",
+            str(midi),
+            "--speed",
+            str(speed),
+            "--mqtt-port",
+            str(mqtt_port),
+            "--outbox",
+            str(tmp / f"{device_id}-outbox.db"),
+            *(extra or []),
+        ],
         tmp / f"bridge-{device_id}.log",
         env,
     )

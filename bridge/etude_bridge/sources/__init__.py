@@ -1,7 +1,7 @@
 """Input sources behind one interface: live MIDI port, MIDI file replay, microphone, WAV replay."""
 
-from .base import AudioChunk, SourceError, TimedMessage
 from .audio import AudioFileSource, MicrophoneSource
+from .base import AudioChunk, SourceError, TimedMessage
 from .midi import MidiFileSource, MidiPortSource, list_midi_ports
 
 __all__ = [

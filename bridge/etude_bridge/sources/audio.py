@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -71,24 +72,33 @@ class MicrophoneSource:
         try:
             sounddevice.check_input_settings(device=self.device, samplerate=sample_rate, channels=1)
         except Exception as exc:
-            devices = [d["name"] for d in sounddevice.query_devices() if d["max_input_channels"] > 0]
+            devices = [
+                d["name"] for d in sounddevice.query_devices() if d["max_input_channels"] > 0
+            ]
             there = ", ".join(repr(d) for d in devices) or "none"
-            raise SourceError(f"cannot open audio input {device!r} ({exc}); inputs there are: {there}") from exc
+            raise SourceError(
+                f"cannot open audio input {device!r} ({exc}); inputs there are: {there}"
+            ) from exc
         self.description = f"microphone:{device}"
 
     def chunks(self, stop: threading.Event) -> Iterator[AudioChunk]:
         inbox: queue.Queue[np.ndarray[Any, Any]] = queue.Queue(maxsize=256)
 
-        def callback(indata: np.ndarray[Any, Any], _frames: int, _t: object, _status: object) -> None:
-            try:
+        def callback(
+            indata: np.ndarray[Any, Any], _frames: int, _t: object, _status: object
+        ) -> None:
+            # When the analyser falls behind, dropping audio beats growing without bound.
+            with contextlib.suppress(queue.Full):
                 inbox.put_nowait(indata.copy())
-            except queue.Full:
-                pass  # the analyser fell behind; dropping audio beats growing without bound
 
         done = 0
         with self._sd.InputStream(
-            device=self.device, samplerate=self.sample_rate, channels=1,
-            blocksize=self.chunk, dtype="float32", callback=callback,
+            device=self.device,
+            samplerate=self.sample_rate,
+            channels=1,
+            blocksize=self.chunk,
+            dtype="float32",
+            callback=callback,
         ):
             while not stop.is_set():
                 try:

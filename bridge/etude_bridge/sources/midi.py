@@ -36,7 +36,9 @@ class MidiPortSource:
         matches = [p for p in ports if self.name.lower() in p.lower()]
         if not matches:
             there = ", ".join(repr(p) for p in ports) or "none"
-            raise SourceError(f"no MIDI input port matching {self.name!r}; ports there are: {there}")
+            raise SourceError(
+                f"no MIDI input port matching {self.name!r}; ports there are: {there}"
+            )
         return matches[0]
 
     def messages(self, stop: threading.Event) -> Iterator[TimedMessage]:

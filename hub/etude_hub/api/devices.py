@@ -6,10 +6,11 @@ import uuid
 
 from aiohttp import web
 
-from ..db.models import Device, NoteEvent, PracticeSession
-from ..db.queries import devices as q
-from ..errors import BadRequest, NotFound
-from ..keys import DB_SESSIONS
+from etude_hub.db.models import Device, NoteEvent, PracticeSession
+from etude_hub.db.queries import devices as q
+from etude_hub.errors import BadRequest, NotFound
+from etude_hub.keys import DB_SESSIONS
+
 from .envelope import ok
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import text
 
-from .. import __version__
-from ..keys import DB_SESSIONS, INGEST_STATS, LIVE, MQTT
+from etude_hub import __version__
+from etude_hub.keys import DB_SESSIONS, INGEST_STATS, LIVE, MQTT
+
 from .envelope import ok
 
 

@@ -79,8 +79,9 @@ class HubMqtt:
             self._client.ack(message.mid, message.qos)
 
     # paho's network thread calls these; hand everything to the event loop.
-    def _on_connect(self, client: paho.Client, _u: object, _f: object, reason: object,
-                    _p: object) -> None:
+    def _on_connect(
+        self, client: paho.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
         if getattr(reason, "is_failure", False):
             log.error("MQTT connection refused: %s", reason)
             return
@@ -94,8 +95,9 @@ class HubMqtt:
         log.info("MQTT connected to %s:%s", self._host, self._port)
         self._call(self.connected.set)
 
-    def _on_disconnect(self, _c: paho.Client, _u: object, _f: object, reason: object,
-                       _p: object) -> None:
+    def _on_disconnect(
+        self, _c: paho.Client, _u: object, _f: object, reason: object, _p: object
+    ) -> None:
         log.warning("MQTT disconnected (%s); paho reconnects", reason)
         self._call(self.connected.clear)
 

@@ -31,9 +31,10 @@ from etude_protocol import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..db.queries.devices import set_availability, set_info
-from ..db.queries.ingest import store_events
-from ..live import LiveHub
+from etude_hub.db.queries.devices import set_availability, set_info
+from etude_hub.db.queries.ingest import store_events
+from etude_hub.live import LiveHub
+
 from .mqtt import HubMqtt, Incoming
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,8 @@ class IngestPipeline:
         for event in fresh:
             self.live.publish(event.device_id, LiveEvent(event=event).model_dump(mode="json"))
         for device_id, availability in batch.availability:
-            message = LiveAvailability(device_id=device_id, state=availability.state)
-            self.live.publish(device_id, message.model_dump(mode="json"))
+            change = LiveAvailability(device_id=device_id, state=availability.state)
+            self.live.publish(device_id, change.model_dump(mode="json"))
 
     def _parse(self, messages: list[Incoming]) -> _Batch:
         batch = _Batch()
@@ -132,7 +133,10 @@ class IngestPipeline:
         self.stats.rejected[reason.value] += 1
         log.warning(
             "rejected message on %s (%d bytes): %s: %s",
-            message.topic, len(message.payload), reason.value, detail[:300],
+            message.topic,
+            len(message.payload),
+            reason.value,
+            detail[:300],
         )
 
     async def _commit(self, batch: _Batch) -> list[Event]:

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ..models import Device, NoteEvent, PracticeSession, StoredEvent
+from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent
+
 from .ingest import ensure_devices
 
 
@@ -45,9 +46,7 @@ async def set_info(
     await session.execute(
         update(Device)
         .where(Device.id == device_id)
-        .values(
-            name=name or None, software_version=software_version, engine_version=engine_version
-        )
+        .values(name=name or None, software_version=software_version, engine_version=engine_version)
     )
 
 

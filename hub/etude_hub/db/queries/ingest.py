@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ..models import Device, NoteEvent, PracticeSession, StoredEvent, utcnow
+from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent, utcnow
 
 # Column values per row; stay well under SQLite's bound-variable limit per statement.
 _ROWS_PER_STATEMENT = 400
