@@ -1,0 +1,820 @@
+//! Onset detection by spectral flux, streaming or whole-buffer.
+//!
+//! # Method
+//!
+//! 1. The stream is cut into frames of `frame_size` samples every `hop_size`
+//!    samples: frame `n` covers samples `n·hop .. n·hop + frame_size`, and its
+//!    centre, `n·hop + frame_size/2`, is the position reported for an onset in
+//!    it (so positions are exact to the hop grid). Frame 0 is only the
+//!    reference for frame 1 (its flux is 0).
+//! 2. Each frame is Hann-windowed and transformed with a real FFT (plan and
+//!    buffers made once, reused for every frame).
+//! 3. Magnitudes are normalised (a full-scale sine peaks near 1.0) and
+//!    log-compressed: `L = ln(1 + compression · |X|)`.
+//! 4. Spectral flux is the half-wave rectified increase of `L` over the
+//!    previous frame, averaged over bins: `flux[n] = mean(max(0, L[n] − L[n−1]))`.
+//! 5. Peak picking: frame `n` is an onset when `flux[n]`
+//!    * is the largest of the last `max_window` seconds and larger than
+//!      `flux[n+1]` (one frame of look-ahead),
+//!    * exceeds `threshold_ratio · mean(flux over the past mean_window) + delta`,
+//!    * is at least `min_interval` seconds after the previous onset.
+//!
+//!    Frames are judged only once a whole `mean_window` of flux lies behind
+//!    them, so the start of a stream (or steady noise in it) is never taken
+//!    for an onset; the price is that no onset is reported in the first
+//!    `frame_size/2 + (1 + ⌈mean_window/hop⌉)·hop` samples (0.128 s with the
+//!    defaults at 44.1 kHz).
+//!
+//! The defaults (γ = 1000, δ = 0.01, ratio 1.5) were tuned on synthetic
+//! piano-like tones (see the tests): they find every note of a run peaking
+//! at about −27 dBFS over −60 dBFS RMS white noise, or −37 dBFS over
+//! −70 dBFS, and report nothing in white noise from −90 to −20 dBFS nor in a
+//! held tone with deep 2–8 Hz tremolo. Real recordings may call for retuning.
+//!
+//! # Streaming
+//!
+//! [`OnsetDetector`] keeps its own overlap buffer, so feeding a signal in
+//! chunks of any sizes yields exactly the onsets found in one call over the
+//! whole buffer. An onset at frame `n` is confirmed once frame `n + 1` is
+//! complete, i.e. [`OnsetDetector::latency_samples`] after its position.
+//! Frames that the input does not complete (the tail shorter than a frame, and
+//! the last frame's look-ahead) are not analysed.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use super::{validate_sample_rate, validate_samples};
+use crate::error::{EngineError, Result};
+
+/// Smallest accepted frame size, in samples.
+pub const MIN_FRAME_SIZE: usize = 64;
+/// Largest accepted frame size, in samples.
+pub const MAX_FRAME_SIZE: usize = 65_536;
+/// Upper bound on the window and interval settings, in seconds.
+pub const MAX_WINDOW_SECONDS: f64 = 5.0;
+
+/// Settings of the onset detector. Start from [`OnsetConfig::default`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OnsetConfig {
+    /// FFT frame length in samples (even, `MIN_FRAME_SIZE..=MAX_FRAME_SIZE`).
+    pub frame_size: usize,
+    /// Distance between successive frames in samples (`1..=frame_size`);
+    /// onset times are quantised to it.
+    pub hop_size: usize,
+    /// Gain `γ` in the log compression `ln(1 + γ·|X|)`; higher values weigh
+    /// quiet partials more. Must be > 0.
+    pub compression: f32,
+    /// Absolute flux margin above the adaptive threshold. Must be ≥ 0.
+    pub delta: f32,
+    /// Multiplier on the local mean flux in the adaptive threshold. Must be ≥ 0.
+    pub threshold_ratio: f32,
+    /// Length of the past window averaged for the adaptive threshold, seconds.
+    pub mean_window: f64,
+    /// Length of the past window an onset's flux must be the maximum of, seconds.
+    pub max_window: f64,
+    /// Minimum time between two reported onsets, seconds.
+    pub min_interval: f64,
+}
+
+impl Default for OnsetConfig {
+    fn default() -> Self {
+        Self {
+            frame_size: 1024,
+            hop_size: 512,
+            compression: 1000.0,
+            delta: 0.01,
+            threshold_ratio: 1.5,
+            mean_window: 0.1,
+            max_window: 0.03,
+            min_interval: 0.05,
+        }
+    }
+}
+
+impl OnsetConfig {
+    /// Default settings with the given frame and hop sizes.
+    pub fn with_sizes(frame_size: usize, hop_size: usize) -> Self {
+        Self {
+            frame_size,
+            hop_size,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field; the detector calls this on construction.
+    pub fn validate(&self) -> Result<()> {
+        let Self {
+            frame_size,
+            hop_size,
+            compression,
+            delta,
+            threshold_ratio,
+            mean_window,
+            max_window,
+            min_interval,
+        } = *self;
+        if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&frame_size) || frame_size % 2 != 0 {
+            return Err(EngineError::BadFrameSize { frame_size });
+        }
+        if hop_size == 0 || hop_size > frame_size {
+            return Err(EngineError::BadHopSize {
+                hop_size,
+                frame_size,
+            });
+        }
+        let positive = |name, v: f32| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(EngineError::BadParameter {
+                    name,
+                    value: f64::from(v),
+                })
+            }
+        };
+        let non_negative = |name, v: f32| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                Err(EngineError::BadParameter {
+                    name,
+                    value: f64::from(v),
+                })
+            }
+        };
+        let seconds = |name, v: f64| {
+            if v.is_finite() && (0.0..=MAX_WINDOW_SECONDS).contains(&v) {
+                Ok(())
+            } else {
+                Err(EngineError::BadParameter { name, value: v })
+            }
+        };
+        positive("compression", compression)?;
+        non_negative("delta", delta)?;
+        non_negative("threshold_ratio", threshold_ratio)?;
+        seconds("mean_window", mean_window)?;
+        seconds("max_window", max_window)?;
+        seconds("min_interval", min_interval)?;
+        Ok(())
+    }
+}
+
+/// One detected onset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Onset {
+    /// Index of the analysis frame (frame `n` is centred on sample
+    /// `n · hop + frame_size / 2`).
+    pub frame: u64,
+    /// Position in samples since the start of the stream.
+    pub sample: u64,
+    /// Position in seconds since the start of the stream.
+    pub time: f64,
+    /// Spectral flux of the onset frame.
+    pub strength: f32,
+}
+
+/// What one call of [`OnsetDetector::process`] analysed.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FluxSummary {
+    /// Number of frames completed by this call (0 if the input was shorter
+    /// than what the next frame still needed).
+    pub frames: usize,
+    /// Largest spectral flux among those frames (0.0 when `frames == 0`).
+    pub max_flux: f32,
+}
+
+/// Streaming spectral-flux onset detector. See the [module docs](self).
+pub struct OnsetDetector {
+    config: OnsetConfig,
+    sample_rate: u32,
+    fft: Arc<dyn RealToComplex<f32>>,
+    /// Hann window with the magnitude normalisation and the compression gain
+    /// folded in.
+    window: Vec<f32>,
+    /// The overlap buffer: the next frame being filled, `frame_size` long.
+    frame: Vec<f32>,
+    /// How many samples of `frame` are valid.
+    fill: usize,
+    fft_input: Vec<f32>,
+    spectrum: Vec<Complex<f32>>,
+    fft_scratch: Vec<Complex<f32>>,
+    /// Log-compressed magnitudes of the previous frame.
+    prev_log: Vec<f32>,
+    /// Ring of recent flux values, indexed by frame number modulo its length.
+    history: Vec<f32>,
+    mean_frames: usize,
+    max_frames: usize,
+    min_interval_frames: u64,
+    /// Frames analysed since the start (or the last reset).
+    frames: u64,
+    last_onset: Option<u64>,
+}
+
+impl std::fmt::Debug for OnsetDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnsetDetector")
+            .field("config", &self.config)
+            .field("sample_rate", &self.sample_rate)
+            .field("frames", &self.frames)
+            .field("last_onset", &self.last_onset)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whole frames covering `seconds` at the given rate and hop, rounded up.
+fn seconds_to_frames(seconds: f64, sample_rate: u32, hop: usize) -> usize {
+    // Bounded by MAX_WINDOW_SECONDS * MAX_SAMPLE_RATE, so the cast is exact.
+    (seconds * f64::from(sample_rate) / hop as f64).ceil() as usize
+}
+
+impl OnsetDetector {
+    /// Makes a detector for a stream at `sample_rate` Hz.
+    ///
+    /// # Errors
+    /// [`EngineError::BadSampleRate`], [`EngineError::BadFrameSize`],
+    /// [`EngineError::BadHopSize`] or [`EngineError::BadParameter`].
+    pub fn new(sample_rate: u32, config: OnsetConfig) -> Result<Self> {
+        let sample_rate = validate_sample_rate(u64::from(sample_rate))?;
+        config.validate()?;
+        let n = config.frame_size;
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+
+        let hann: Vec<f64> = (0..n)
+            .map(|i| 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos())
+            .collect();
+        let sum: f64 = hann.iter().sum();
+        // |X[k]| of a sine of amplitude A is about A·sum(w)/2 at its peak bin.
+        let gain = 2.0 / sum * f64::from(config.compression);
+        let window = hann.iter().map(|w| (w * gain) as f32).collect();
+
+        let mean_frames = seconds_to_frames(config.mean_window, sample_rate, config.hop_size);
+        let max_frames = seconds_to_frames(config.max_window, sample_rate, config.hop_size);
+        let min_interval_frames =
+            seconds_to_frames(config.min_interval, sample_rate, config.hop_size) as u64;
+        let mut detector = Self {
+            config,
+            sample_rate,
+            fft_input: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            fft_scratch: fft.make_scratch_vec(),
+            prev_log: vec![0.0; n / 2 + 1],
+            fft,
+            window,
+            frame: vec![0.0; n],
+            fill: 0,
+            // Candidate, its look-ahead frame, and the longer past window.
+            history: vec![0.0; mean_frames.max(max_frames) + 2],
+            mean_frames,
+            max_frames,
+            min_interval_frames,
+            frames: 0,
+            last_onset: None,
+        };
+        detector.reset();
+        Ok(detector)
+    }
+
+    /// Forgets the stream: the next sample is sample 0 again. Keeps the FFT
+    /// plan and buffers.
+    pub fn reset(&mut self) {
+        self.frame.fill(0.0);
+        self.fill = 0;
+        self.prev_log.fill(0.0);
+        self.history.fill(0.0);
+        self.frames = 0;
+        self.last_onset = None;
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &OnsetConfig {
+        &self.config
+    }
+
+    /// The stream's sample rate, Hz.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Frames analysed since the start or the last [`reset`](Self::reset).
+    pub fn frames_analysed(&self) -> u64 {
+        self.frames
+    }
+
+    /// Delay, in samples, between an onset's position and the moment it is
+    /// reported: half a frame (to complete its frame) plus one hop (look-ahead).
+    pub fn latency_samples(&self) -> usize {
+        self.config.frame_size / 2 + self.config.hop_size
+    }
+
+    /// Feeds the next chunk of the stream (any length ≥ 1) and appends the
+    /// onsets it confirms to `onsets`, in time order.
+    ///
+    /// On error nothing is consumed and the detector is unchanged.
+    ///
+    /// # Errors
+    /// [`EngineError::EmptyInput`] or [`EngineError::NonFinite`].
+    pub fn process(&mut self, chunk: &[f32], onsets: &mut Vec<Onset>) -> Result<FluxSummary> {
+        validate_samples(chunk)?;
+        Ok(self.process_unchecked(chunk, onsets))
+    }
+
+    /// [`process`](Self::process) for input already known to be finite.
+    pub(crate) fn process_unchecked(
+        &mut self,
+        mut chunk: &[f32],
+        onsets: &mut Vec<Onset>,
+    ) -> FluxSummary {
+        let n = self.config.frame_size;
+        let hop = self.config.hop_size;
+        let mut summary = FluxSummary::default();
+        while !chunk.is_empty() {
+            let take = (n - self.fill).min(chunk.len());
+            let (head, rest) = chunk.split_at(take);
+            self.frame[self.fill..self.fill + take].copy_from_slice(head);
+            self.fill += take;
+            chunk = rest;
+            if self.fill < n {
+                break;
+            }
+            let flux = self.analyse_frame();
+            self.frame.copy_within(hop.., 0);
+            self.fill = n - hop;
+
+            summary.frames += 1;
+            summary.max_flux = summary.max_flux.max(flux);
+            let index = self.frames;
+            let slot = self.slot(index);
+            self.history[slot] = flux;
+            self.frames += 1;
+            if index >= 1 {
+                if let Some(onset) = self.pick(index - 1) {
+                    onsets.push(onset);
+                }
+            }
+        }
+        summary
+    }
+
+    #[inline]
+    fn slot(&self, frame: u64) -> usize {
+        // history is never empty (len ≥ 2) and its length fits in u64.
+        (frame % self.history.len() as u64) as usize
+    }
+
+    /// Windows the full overlap buffer, transforms it and returns its flux
+    /// (0 for the first frame, which has no predecessor).
+    fn analyse_frame(&mut self) -> f32 {
+        for ((dst, &x), &w) in self.fft_input.iter_mut().zip(&self.frame).zip(&self.window) {
+            *dst = x * w;
+        }
+        // Lengths come from the plan itself, so this cannot fail; a zero flux
+        // is the harmless fallback should it ever.
+        if self
+            .fft
+            .process_with_scratch(
+                &mut self.fft_input,
+                &mut self.spectrum,
+                &mut self.fft_scratch,
+            )
+            .is_err()
+        {
+            return 0.0;
+        }
+        let mut rise = 0.0f32;
+        for (prev, c) in self.prev_log.iter_mut().zip(&self.spectrum) {
+            let log_mag = (c.re * c.re + c.im * c.im).sqrt().ln_1p();
+            rise += (log_mag - *prev).max(0.0);
+            *prev = log_mag;
+        }
+        if self.frames == 0 {
+            return 0.0;
+        }
+        rise / self.prev_log.len() as f32
+    }
+
+    /// Decides whether frame `n` (whose successor is already analysed) is an onset.
+    fn pick(&mut self, n: u64) -> Option<Onset> {
+        // Warm-up: judge only frames with a full past window of real flux
+        // values (frame 0 has none).
+        if n <= self.mean_frames as u64 {
+            return None;
+        }
+        let flux = self.history[self.slot(n)];
+        if flux <= self.history[self.slot(n + 1)] {
+            return None;
+        }
+        let past_max = (self.max_frames as u64).min(n);
+        if (1..=past_max).any(|k| self.history[self.slot(n - k)] > flux) {
+            return None;
+        }
+        let mean = if self.mean_frames == 0 {
+            0.0
+        } else {
+            (1..=self.mean_frames as u64)
+                .map(|k| self.history[self.slot(n - k)])
+                .sum::<f32>()
+                / self.mean_frames as f32
+        };
+        if flux <= self.config.threshold_ratio * mean + self.config.delta {
+            return None;
+        }
+        if let Some(last) = self.last_onset {
+            if n - last < self.min_interval_frames {
+                return None;
+            }
+        }
+        self.last_onset = Some(n);
+        let sample = n * self.config.hop_size as u64 + self.config.frame_size as u64 / 2;
+        Some(Onset {
+            frame: n,
+            sample,
+            time: sample as f64 / f64::from(self.sample_rate),
+            strength: flux,
+        })
+    }
+}
+
+/// Onsets of a whole buffer: the same as streaming it through a fresh
+/// [`OnsetDetector`] in any chunking.
+///
+/// # Errors
+/// As [`OnsetDetector::new`] and [`OnsetDetector::process`].
+pub fn detect_onsets(samples: &[f32], sample_rate: u32, config: OnsetConfig) -> Result<Vec<Onset>> {
+    let mut detector = OnsetDetector::new(sample_rate, config)?;
+    let mut onsets = Vec::new();
+    detector.process(samples, &mut onsets)?;
+    Ok(onsets)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::f64::consts::TAU;
+
+    /// Deterministic noise in [-1, 1) (xorshift), so tests need no RNG crate.
+    pub(crate) fn noise(n: usize, amplitude: f32, mut seed: u64) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                amplitude * ((seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0)
+            })
+            .collect()
+    }
+
+    /// Decaying piano-like tone bursts (fundamental + 3 partials, 3 ms attack,
+    /// ~0.1 s decay) at `times` seconds, in a buffer of `seconds` seconds.
+    pub(crate) fn bursts(sr: u32, seconds: f64, times: &[f64], freqs: &[f64]) -> Vec<f32> {
+        let n = (seconds * f64::from(sr)) as usize;
+        let mut out = vec![0.0f32; n];
+        for (i, &t0) in times.iter().enumerate() {
+            let f0 = freqs[i % freqs.len()];
+            let start = (t0 * f64::from(sr)).round() as usize;
+            for (j, y) in out[start..].iter_mut().enumerate() {
+                let t = j as f64 / f64::from(sr);
+                let env = (t / 0.003).min(1.0) * (-t / 0.1).exp();
+                if t > 0.003 && env < 1e-6 {
+                    break;
+                }
+                let tone: f64 = (1..=4)
+                    .map(|h| (TAU * f0 * h as f64 * t).sin() / h as f64)
+                    .sum();
+                *y += (0.3 * env * tone) as f32;
+            }
+        }
+        out
+    }
+
+    pub(crate) const SR: u32 = 44_100;
+
+    /// 0.5 s apart, between 1 s of leading and ~1 s of trailing silence.
+    pub(crate) fn test_signal() -> (Vec<f32>, Vec<f64>) {
+        let times: Vec<f64> = (0..8).map(|i| 1.0 + 0.5 * f64::from(i)).collect();
+        let freqs = [261.63, 329.63, 392.0, 523.25, 440.0, 196.0, 880.0, 293.66];
+        (bursts(SR, 5.5, &times, &freqs), times)
+    }
+
+    /// Each true onset found once, within `tol` samples.
+    fn assert_matches(found: &[Onset], truth: &[f64], tol: usize) {
+        let tol = tol as f64 / f64::from(SR);
+        assert_eq!(
+            found.len(),
+            truth.len(),
+            "found {:?}, want {truth:?}",
+            found.iter().map(|o| o.time).collect::<Vec<_>>()
+        );
+        for (o, &t) in found.iter().zip(truth) {
+            assert!(
+                (o.time - t).abs() <= tol,
+                "onset at {} s, true {t} s (tolerance {tol})",
+                o.time
+            );
+        }
+    }
+
+    #[test]
+    fn finds_bursts_within_one_hop() {
+        let (signal, truth) = test_signal();
+        let onsets = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
+        assert_matches(&onsets, &truth, 512);
+        for o in &onsets {
+            assert_eq!(o.sample, o.frame * 512 + 512);
+            assert!(o.strength > 0.0);
+        }
+    }
+
+    #[test]
+    fn other_frame_and_hop_sizes() {
+        let (signal, truth) = test_signal();
+        // With a log spectrum the flux peaks once the attack is a little past
+        // the frame centre (after digital silence, as soon as it enters the
+        // window): a bias that grows with the frame, on top of the hop's
+        // quantisation. (For the defaults it stays within one hop, as tested
+        // above.)
+        for (frame, hop) in [
+            (2048, 512),
+            (512, 256),
+            (1024, 256),
+            (1024, 1024),
+            (1024, 441),
+            (4096, 1024),
+            (2048, 1024),
+        ] {
+            let onsets = detect_onsets(&signal, SR, OnsetConfig::with_sizes(frame, hop)).unwrap();
+            assert_matches(&onsets, &truth, hop + frame / 4);
+        }
+    }
+
+    #[test]
+    fn pure_sine_bursts_at_48k() {
+        let sr = 48_000;
+        let times = [0.3, 0.8, 1.3, 1.8];
+        let n = (2.4 * f64::from(sr)) as usize;
+        let mut signal = vec![0.0f32; n];
+        for &t0 in &times {
+            let start = (t0 * f64::from(sr)) as usize;
+            for (j, y) in signal[start..].iter_mut().enumerate() {
+                let t = j as f64 / f64::from(sr);
+                *y += (0.05 * (-t / 0.15).exp() * (TAU * 440.0 * t).sin()) as f32;
+            }
+        }
+        let onsets = detect_onsets(&signal, sr, OnsetConfig::default()).unwrap();
+        let got: Vec<f64> = onsets.iter().map(|o| o.time).collect();
+        assert_eq!(got.len(), times.len(), "{got:?}");
+        for (g, t) in got.iter().zip(times) {
+            assert!((g - t).abs() <= 512.0 / f64::from(sr), "{got:?}");
+        }
+    }
+
+    /// Uniform white noise with the given RMS level.
+    fn hiss(n: usize, rms_dbfs: f32, seed: u64) -> Vec<f32> {
+        noise(n, 10f32.powf(rms_dbfs / 20.0) * 3f32.sqrt(), seed)
+    }
+
+    #[test]
+    fn nothing_in_silence_or_steady_noise() {
+        let silence = vec![0.0f32; SR as usize * 3];
+        assert!(detect_onsets(&silence, SR, OnsetConfig::default())
+            .unwrap()
+            .is_empty());
+        for db in [-90.0, -60.0, -40.0, -20.0] {
+            let x = hiss(SR as usize * 10, db, 0x9E37_79B9_7F4A_7C15);
+            let found = detect_onsets(&x, SR, OnsetConfig::default()).unwrap();
+            assert!(found.is_empty(), "{db} dBFS noise: {found:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_in_tremolo() {
+        // A held tone whose level swings by ±25 % (depth 0.5) at 2 and 8 Hz,
+        // or by ±45 % at 3 Hz: one onset, at its start, past the warm-up.
+        for (depth, rate) in [(0.5, 2.0), (0.5, 8.0), (0.9, 3.0)] {
+            let x: Vec<f32> = (0..SR as usize * 4)
+                .map(|i| {
+                    let t = i as f64 / f64::from(SR);
+                    let env = if t < 0.5 {
+                        0.0
+                    } else {
+                        (-(t - 0.5) / 2.0).exp()
+                            * (1.0 - depth * 0.5 * (1.0 - (TAU * rate * t).cos()))
+                    };
+                    let tone: f64 = (1..=4)
+                        .map(|h| (TAU * 261.63 * f64::from(h) * t).sin() / f64::from(h))
+                        .sum();
+                    (0.3 * env * tone) as f32
+                })
+                .collect();
+            let found = detect_onsets(&x, SR, OnsetConfig::default()).unwrap();
+            assert_eq!(found.len(), 1, "depth {depth} at {rate} Hz: {found:?}");
+            assert!((found[0].time - 0.5).abs() < 512.0 / f64::from(SR));
+        }
+    }
+
+    #[test]
+    fn quiet_notes_over_noise() {
+        let (signal, truth) = test_signal();
+        for (gain, noise_db, peak_max) in [(0.1, -60.0, -26.0), (0.03, -70.0, -36.0)] {
+            let floor = hiss(signal.len(), noise_db, 0xDEAD_BEEF);
+            let x: Vec<f32> = signal
+                .iter()
+                .zip(floor)
+                .map(|(s, n)| s * gain + n)
+                .collect();
+            let peak = crate::levels(&x).unwrap().peak_dbfs;
+            assert!(peak < peak_max, "{peak}");
+            let onsets = detect_onsets(&x, SR, OnsetConfig::default()).unwrap();
+            assert_matches(&onsets, &truth, 512);
+        }
+    }
+
+    #[test]
+    fn no_onset_during_warm_up() {
+        // A note at 50 ms is inside the first 0.128 s: not reported.
+        let x = bursts(SR, 1.0, &[0.05, 0.5], &[440.0]);
+        let found = detect_onsets(&x, SR, OnsetConfig::default()).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!((found[0].time - 0.5).abs() < 0.012);
+    }
+
+    #[test]
+    fn bursts_over_noise() {
+        let (mut signal, truth) = test_signal();
+        for (y, n) in signal
+            .iter_mut()
+            .zip(hiss(SR as usize * 6, -50.0, 0xDEAD_BEEF))
+        {
+            *y += n;
+        }
+        let onsets = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
+        assert_matches(&onsets, &truth, 512);
+    }
+
+    #[test]
+    fn streaming_equals_batch() {
+        let (signal, _) = test_signal();
+        let batch = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
+        for size in [1, 7, 256, 511, 512, 513, 1000, 1024, 4099] {
+            let mut d = OnsetDetector::new(SR, OnsetConfig::default()).unwrap();
+            let mut streamed = Vec::new();
+            for chunk in signal.chunks(size) {
+                d.process(chunk, &mut streamed).unwrap();
+            }
+            assert_eq!(streamed, batch, "chunk size {size}");
+        }
+        // Irregular chunk sizes too.
+        let mut d = OnsetDetector::new(SR, OnsetConfig::default()).unwrap();
+        let mut streamed = Vec::new();
+        let mut rest = &signal[..];
+        let mut sizes = [300, 1, 2047, 512, 999, 64].into_iter().cycle();
+        while !rest.is_empty() {
+            let (a, b) = rest.split_at(sizes.next().unwrap().min(rest.len()));
+            d.process(a, &mut streamed).unwrap();
+            rest = b;
+        }
+        assert_eq!(streamed, batch);
+    }
+
+    #[test]
+    fn reset_restarts_the_stream() {
+        let (signal, _) = test_signal();
+        let mut d = OnsetDetector::new(SR, OnsetConfig::default()).unwrap();
+        let mut first = Vec::new();
+        d.process(&signal, &mut first).unwrap();
+        d.reset();
+        assert_eq!(d.frames_analysed(), 0);
+        let mut second = Vec::new();
+        d.process(&signal, &mut second).unwrap();
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn latency_is_half_a_frame_plus_a_hop() {
+        let sr = SR;
+        let mut signal = vec![0.0f32; sr as usize];
+        signal.extend(bursts(sr, 1.0, &[0.0], &[440.0]));
+        let mut d = OnsetDetector::new(sr, OnsetConfig::default()).unwrap();
+        let mut onsets = Vec::new();
+        let mut reported_at = None;
+        for (i, chunk) in signal.chunks(1).enumerate() {
+            d.process(chunk, &mut onsets).unwrap();
+            if !onsets.is_empty() {
+                reported_at = Some(i + 1);
+                break;
+            }
+        }
+        let at = reported_at.expect("no onset");
+        assert_eq!(at as u64, onsets[0].sample + d.latency_samples() as u64);
+    }
+
+    #[test]
+    fn min_interval_suppresses_close_onsets() {
+        // Two bursts 30 ms apart: the second is dropped by the 50 ms minimum.
+        let signal = bursts(SR, 1.0, &[0.2, 0.23, 0.6], &[440.0, 660.0, 220.0]);
+        let onsets = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
+        assert_eq!(onsets.len(), 2, "{onsets:?}");
+        // The 30 ms local-maximum window would also drop it: open both.
+        let loose = OnsetConfig {
+            min_interval: 0.0,
+            max_window: 0.0,
+            ..OnsetConfig::default()
+        };
+        assert_eq!(detect_onsets(&signal, SR, loose).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn config_errors() {
+        let bad = |c: OnsetConfig| OnsetDetector::new(SR, c).unwrap_err();
+        let d = OnsetConfig::default();
+        assert_eq!(
+            bad(OnsetConfig::with_sizes(1000 + 1, 512)),
+            EngineError::BadFrameSize { frame_size: 1001 }
+        );
+        assert_eq!(
+            bad(OnsetConfig::with_sizes(32, 16)),
+            EngineError::BadFrameSize { frame_size: 32 }
+        );
+        assert_eq!(
+            bad(OnsetConfig::with_sizes(1 << 20, 512)),
+            EngineError::BadFrameSize {
+                frame_size: 1 << 20
+            }
+        );
+        assert_eq!(
+            bad(OnsetConfig::with_sizes(1024, 0)),
+            EngineError::BadHopSize {
+                hop_size: 0,
+                frame_size: 1024
+            }
+        );
+        assert_eq!(
+            bad(OnsetConfig::with_sizes(1024, 2048)),
+            EngineError::BadHopSize {
+                hop_size: 2048,
+                frame_size: 1024
+            }
+        );
+        assert!(matches!(
+            bad(OnsetConfig {
+                compression: 0.0,
+                ..d
+            }),
+            EngineError::BadParameter {
+                name: "compression",
+                ..
+            }
+        ));
+        assert!(matches!(
+            bad(OnsetConfig {
+                delta: f32::NAN,
+                ..d
+            }),
+            EngineError::BadParameter { name: "delta", .. }
+        ));
+        assert!(matches!(
+            bad(OnsetConfig {
+                mean_window: 60.0,
+                ..d
+            }),
+            EngineError::BadParameter {
+                name: "mean_window",
+                ..
+            }
+        ));
+        assert_eq!(
+            OnsetDetector::new(10, d).unwrap_err(),
+            EngineError::BadSampleRate { sample_rate: 10 }
+        );
+        assert_eq!(
+            detect_onsets(&[0.0; 10], 0, d).unwrap_err(),
+            EngineError::BadSampleRate { sample_rate: 0 }
+        );
+    }
+
+    #[test]
+    fn input_errors_leave_the_detector_untouched() {
+        let (signal, _) = test_signal();
+        let batch = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
+        let mut d = OnsetDetector::new(SR, OnsetConfig::default()).unwrap();
+        let mut out = Vec::new();
+        let (a, b) = signal.split_at(signal.len() / 3);
+        d.process(a, &mut out).unwrap();
+        assert_eq!(d.process(&[], &mut out), Err(EngineError::EmptyInput));
+        assert!(matches!(
+            d.process(&[0.0, 0.1, f32::INFINITY], &mut out),
+            Err(EngineError::NonFinite { index: 2, .. })
+        ));
+        assert!(matches!(
+            d.process(&[f32::NAN], &mut out),
+            Err(EngineError::NonFinite { index: 0, .. })
+        ));
+        d.process(b, &mut out).unwrap();
+        assert_eq!(out, batch);
+        assert_eq!(
+            detect_onsets(&[], SR, OnsetConfig::default()),
+            Err(EngineError::EmptyInput)
+        );
+    }
+}
