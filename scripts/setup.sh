@@ -14,6 +14,8 @@ need chromium
 need libportaudio2
 need libsndfile1
 need libasound2
+need fluidsynth
+need fluid-soundfont-gm
 if ((${#want_pkgs[@]})); then
   echo "setup: installing Debian packages: ${want_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive

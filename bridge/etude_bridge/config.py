@@ -24,11 +24,11 @@ class BridgeConfig(BaseSettings):
         "piano-1", pattern=r"^[a-z0-9_-]{1,64}$", description="Id in MQTT topics"
     )
     device_name: str = Field("", description="Human name, e.g. 'Room 3'")
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = Field(1883, ge=1, le=65535)
-    mqtt_username: str | None = None
-    mqtt_password: str | None = None
-    base_topic: str = "etude"
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    mqtt_username: str | None = Field(None, description="This device's MQTT user")
+    mqtt_password: str | None = Field(None, description="This device's MQTT password")
+    base_topic: str = Field("etude", description="Root of every MQTT topic")
     outbox_path: Path = Field(
         Path("data/bridge-outbox.db"), description="On-device outbox (SQLite)"
     )

@@ -31,13 +31,13 @@ class HubConfig(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Address the web server listens on")
     http_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")
-    mqtt_port: int = Field(1883, ge=1, le=65535)
-    mqtt_username: str | None = None
-    mqtt_password: str | None = None
+    mqtt_port: int = Field(1883, ge=1, le=65535, description="MQTT broker port")
+    mqtt_username: str | None = Field(None, description="MQTT user (when the broker asks)")
+    mqtt_password: str | None = Field(None, description="MQTT password")
     mqtt_client_id: str = Field(
         "etude-hub", description="Persistent-session id: messages wait at the broker for it"
     )
-    base_topic: str = "etude"
+    base_topic: str = Field("etude", description="Root of every MQTT topic")
     ingest_batch_size: int = Field(500, ge=1, description="Events committed per transaction")
     migrate_on_start: bool = Field(True, description="Run Alembic migrations at start-up")
     port_file: Path | None = Field(None, description="Write the bound HTTP port here")
