@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from pydantic_settings import BaseSettings
+
 from etude_bridge.config import BridgeConfig
 from etude_hub.config import HubConfig
-from pydantic_settings import BaseSettings
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from support.etude import embedded_broker
 from support.servers import MosquittoServer, PostgresServer
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from support.servers import (
     MissingDependencyError,
     MosquittoServer,

@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from etude_protocol import PROTOCOL_VERSION, DeviceInfo, Topics
 from pydantic import ValidationError
+
+from etude_protocol import PROTOCOL_VERSION, DeviceInfo, Topics
 
 from . import __version__
 from .config import BridgeConfig

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mido
+
 from etude_protocol import (
     AudioFeatures,
     EventBase,

@@ -14,8 +14,9 @@ import threading
 import time
 
 import paho.mqtt.client as paho
-from etude_protocol import QOS, Availability, DeviceInfo, ProtocolError, Topics, decode, encode
 from paho.mqtt.enums import CallbackAPIVersion
+
+from etude_protocol import QOS, Availability, DeviceInfo, ProtocolError, Topics, decode, encode
 
 from .outbox import Outbox
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
 from etude_protocol import Topics
 
 from .api.routes import setup_routes

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+
 from etude_bridge.controller import Bridge
 from etude_bridge.outbox import Outbox
 from etude_bridge.sources import AudioFileSource, SourceError

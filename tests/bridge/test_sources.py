@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mido
 import pytest
+
 from etude_bridge.sources import MidiFileSource, MidiPortSource, SourceError
 from etude_bridge.sources import midi as midi_module
 from support.etude import count_note_ons, performance

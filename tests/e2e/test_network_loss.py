@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from support.checks import stored_counts
 from support.etude import count_note_ons, performance, start_bridge, start_hub
 from support.servers import MosquittoServer, PostgresServer

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from support.browser import chromium
 from support.etude import count_note_ons, embedded_broker, performance, start_bridge, start_hub
 

@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from support.checks import LiveClient, stored_counts
 from support.etude import count_note_ons, performance, start_bridge, start_hub
 

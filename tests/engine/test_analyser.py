@@ -7,10 +7,11 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-import etude_engine
 import numpy as np
 import numpy.typing as npt
 import pytest
+
+import etude_engine
 from etude_engine import (
     SILENCE_FLOOR_DBFS,
     AudioTypeError,

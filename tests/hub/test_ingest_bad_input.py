@@ -9,6 +9,7 @@ import logging
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+
 from etude_hub.app import create_app
 from etude_hub.config import HubConfig
 from etude_protocol import MAX_PAYLOAD_BYTES, NoteOn, Topics, encode, utc_now

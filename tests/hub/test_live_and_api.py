@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+
 from etude_hub.app import create_app
 from etude_hub.config import HubConfig
 from etude_protocol import (

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
 from etude_hub.db.engine import create_engine, migrate
 from etude_hub.db.models import Base
-from sqlalchemy import inspect
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

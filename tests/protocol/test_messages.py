@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+
 from etude_protocol import (
     EVENT_KINDS,
     MAX_PAYLOAD_BYTES,

@@ -396,6 +396,16 @@ class PostgresServer:
             return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
         return None
 
+    def pause(self) -> None:
+        """Stop the server but keep its data: the database "goes away" until ``resume()``."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", timeout=40)
+        self._running = False
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port."""
+        self._requested_port = self.port
+        self._start_postmaster()
+
     def stop(self) -> None:
         """Stop the server at once (``pg_ctl stop -m immediate``) and remove its directory."""
         if self.base_dir is None:

@@ -14,11 +14,11 @@ import contextlib
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from etude_protocol import LiveReplayDone, check_device_id
 
 from etude_hub.db.queries.devices import events_after
 from etude_hub.errors import BadRequest
 from etude_hub.keys import DB_SESSIONS, LIVE, WEBSOCKETS
+from etude_protocol import LiveReplayDone, check_device_id
 
 
 def _since(request: web.Request) -> int:

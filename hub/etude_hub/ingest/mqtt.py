@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 
 import paho.mqtt.client as paho
-from etude_protocol import QOS, Availability, Topics, encode
 from paho.mqtt.enums import CallbackAPIVersion
+
+from etude_protocol import QOS, Availability, Topics, encode
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from etude_hub.db.queries.devices import set_availability, set_info
+from etude_hub.db.queries.ingest import store_events
+from etude_hub.live import LiveHub
 from etude_protocol import (
     Availability,
     DeviceInfo,
@@ -28,12 +34,6 @@ from etude_protocol import (
     decode_event,
     utc_now,
 )
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from etude_hub.db.queries.devices import set_availability, set_info
-from etude_hub.db.queries.ingest import store_events
-from etude_hub.live import LiveHub
 
 from .mqtt import HubMqtt, Incoming
 

@@ -6,6 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent, utcnow
 from etude_protocol import (
     Event,
     NoteOff,
@@ -13,11 +18,6 @@ from etude_protocol import (
     SessionEnded,
     SessionStarted,
 )
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent, utcnow
 
 # Column values per row; stay well under SQLite's bound-variable limit per statement.
 _ROWS_PER_STATEMENT = 400
