@@ -13,6 +13,8 @@ from pathlib import Path
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .app import create_app
 from .config import HubConfig
@@ -83,8 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"etude hub: bad configuration:\n{exc}", file=sys.stderr)
         return 2
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(config))
+    except (OSError, SQLAlchemyError) as exc:
+        where = make_url(config.database_url).render_as_string(hide_password=True)
+        print(
+            f"etude hub: cannot start: {exc.__class__.__name__}: {exc}\n"
+            f"  database: {where} (ETUDE_HUB_DATABASE_URL): is it running and reachable?\n"
+            f"  HTTP: {config.http_host}:{config.http_port} (ETUDE_HUB_HTTP_PORT): is it free?",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -19,9 +19,21 @@ pytestmark = pytest.mark.e2e
 
 def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "etude_cli", "demo", "--port", "0", "--speed", "10",
-         "--data-dir", str(tmp_path / "demo")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "etude_cli",
+            "demo",
+            "--port",
+            "0",
+            "--speed",
+            "10",
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert proc.stdout is not None
     output: list[str] = []
