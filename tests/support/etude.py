@@ -20,7 +20,9 @@ import mido
 from .servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-PERFORMANCES = REPO.parent / "shared" / "data" / "performances" / "vienna4x22" / "midi"
+# ../shared beside the project root (as in CI), unless ETUDE_SHARED says where it is.
+SHARED = Path(os.environ.get("ETUDE_SHARED", REPO.parent / "shared"))
+PERFORMANCES = SHARED / "data" / "performances" / "vienna4x22" / "midi"
 ETUDE = [sys.executable, "-m", "etude_cli"]
 
 

@@ -1,0 +1,84 @@
+"""The terminal client follows a real hub: events published over MQTT show up in the TUI."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from etude_hub.app import create_app
+from etude_hub.config import HubConfig
+from etude_protocol import NoteOff, NoteOn, SessionStarted, Topics, encode, utc_now
+from etude_tui.app import EtudeApp
+from etude_tui.widgets import Keyboard, NoteLog, SessionPanel
+from etude_tui.widgets.note_log import note_name
+from support.mqtt import publish_all
+from support.servers import MosquittoServer
+
+NS = "tuitest"
+
+
+@pytest.fixture
+async def hub_url(tmp_path: object, mosquitto: MosquittoServer) -> AsyncIterator[str]:
+    config = HubConfig(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/hub.db",
+        mqtt_port=mosquitto.port,
+        base_topic=NS,
+        mqtt_client_id="hub-tuitest",
+    )
+    async with TestServer(create_app(config)) as server:
+        await asyncio.sleep(0.5)  # MQTT subscription in place
+        yield str(server.make_url("/"))
+
+
+def events(device: str) -> list[tuple[str, bytes]]:
+    topics, now, sid = Topics(NS), utc_now(), uuid.uuid4()
+    out = [SessionStarted(device_id=device, seq=1, ts=now, session_id=sid, source="test")]
+    seq = 1
+    for i, pitch in enumerate([60, 64, 67]):
+        seq += 1
+        out.append(
+            NoteOn(
+                device_id=device,
+                seq=seq,
+                ts=now,
+                session_id=sid,
+                pitch=pitch,
+                velocity=80 + i,
+                session_time=1.0 + i,
+            )
+        )
+    seq += 1
+    out.append(
+        NoteOff(device_id=device, seq=seq, ts=now, session_id=sid, pitch=60, session_time=4.0)
+    )
+    return [(topics.event(device, e.kind), encode(e)) for e in out]
+
+
+async def test_tui_shows_live_notes(hub_url: str, mosquitto: MosquittoServer) -> None:
+    app = EtudeApp(hub_url, "tui-room")
+    async with app.run_test() as pilot:
+        panel = app.query_one(SessionPanel)
+        for _ in range(100):
+            if panel.connected:
+                break
+            await pilot.pause(0.05)
+        assert panel.connected
+        await asyncio.to_thread(publish_all, mosquitto.port, events("tui-room"))
+        for _ in range(200):
+            if panel.notes == 3 and app.query_one(Keyboard).sounding == {64, 67}:
+                break
+            await pilot.pause(0.05)
+        assert panel.notes == 3 and panel.in_session
+        assert app.query_one(Keyboard).sounding == {64, 67}  # 60 was released
+        assert app.query_one(NoteLog).row_count == 3
+        assert app.stream.last_seq == 5
+        await pilot.press("c")
+        assert app.query_one(NoteLog).row_count == 0
+
+
+def test_note_names() -> None:
+    assert [note_name(p) for p in (21, 60, 61, 108)] == ["A0", "C4", "C♯4", "C8"]

@@ -1,0 +1,79 @@
+"""The live view: a keyboard lighting the keys being played, the notes as they come, and
+the state of the room. All hub I/O happens in a worker; widgets only get messages."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header
+
+from etude_protocol import (
+    LiveAvailability,
+    LiveEvent,
+    NoteOff,
+    NoteOn,
+    SessionEnded,
+    SessionStarted,
+)
+
+from .client import LiveStream
+from .widgets import Keyboard, NoteLog, SessionPanel
+
+
+class EtudeApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Etude"
+    BINDINGS: ClassVar = [Binding("q", "quit", "Quit"), Binding("c", "clear", "Clear notes")]
+
+    def __init__(self, hub_url: str, device_id: str) -> None:
+        super().__init__()
+        self.stream = LiveStream(hub_url, device_id)
+        self.sub_title = f"{device_id} @ {hub_url}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield SessionPanel()
+        yield Keyboard()
+        yield NoteLog()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.follow()
+
+    @work(exclusive=True)
+    async def follow(self) -> None:
+        panel = self.query_one(SessionPanel)
+        async for message in self.stream.messages():
+            panel.connected = self.stream.connected
+            if isinstance(message, LiveEvent):
+                self.show_event(message)
+            elif isinstance(message, LiveAvailability):
+                panel.device_state = message.state
+
+    def show_event(self, message: LiveEvent) -> None:
+        event = message.event
+        panel = self.query_one(SessionPanel)
+        keyboard = self.query_one(Keyboard)
+        if isinstance(event, SessionStarted):
+            panel.in_session, panel.notes, panel.session_time = True, 0, 0.0
+            keyboard.clear()
+        elif isinstance(event, SessionEnded):
+            panel.in_session = False
+            keyboard.clear()
+        elif isinstance(event, NoteOn):
+            keyboard.press(event.pitch)
+            panel.notes += 1
+            panel.session_time = event.session_time
+            self.query_one(NoteLog).add_note(
+                event.session_time, event.pitch, event.velocity, event.seq
+            )
+        elif isinstance(event, NoteOff):
+            keyboard.release(event.pitch)
+            panel.session_time = max(panel.session_time, event.session_time)
+
+    def action_clear(self) -> None:
+        self.query_one(NoteLog).clear()
+        self.query_one(Keyboard).clear()

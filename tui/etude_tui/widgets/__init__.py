@@ -1,0 +1,5 @@
+from .keyboard import Keyboard
+from .note_log import NoteLog
+from .session_panel import SessionPanel
+
+__all__ = ["Keyboard", "NoteLog", "SessionPanel"]
