@@ -56,3 +56,13 @@ def test_unknown_command_is_exit_status_2() -> None:
     result = run("frobnicate")
     assert result.returncode == 2
     assert "unknown command" in result.stderr and "bridge" in result.stderr
+
+
+def test_live_port_without_midi_support_is_one_clear_line() -> None:
+    # This machine has no ALSA sequencer (no sound hardware): the real error path.
+    result = run("bridge", "--midi-port", "Digital Piano")
+    assert result.returncode == 2
+    # ALSA's C library prints its own line first; ours is one line that says what is wrong.
+    ours = [line for line in result.stderr.splitlines() if line.startswith("etude bridge:")]
+    assert len(ours) == 1 and "cannot list MIDI ports" in ours[0], result.stderr
+    assert "Traceback" not in result.stderr
