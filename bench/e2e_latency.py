@@ -154,7 +154,9 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="etude-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        with PostgresServer() as pg, MosquittoServer() as mosquitto:
+        # Durable settings, as in production (the test servers trade durability for speed).
+        durable = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+        with PostgresServer(settings=durable) as pg, MosquittoServer() as mosquitto:
             url = pg.create_database("bench")
             (tmp / "pg").mkdir()
             results.append(
