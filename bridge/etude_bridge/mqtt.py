@@ -44,6 +44,7 @@ class BridgeMqtt:
         self.wait_for_hub = wait_for_hub
         self.connected = threading.Event()
         self.hub_online = threading.Event()
+        self._hub_state: str | None = None
         self._host, self._port = host, port
         self._wake = threading.Condition()
         self._inflight: dict[int, int] = {}  # mid -> seq
@@ -163,7 +164,7 @@ class BridgeMqtt:
     def _on_disconnect(
         self, _c: paho.Client, _u: object, _f: object, reason: object, _p: object
     ) -> None:
-        if self.connected.is_set():
+        if self.connected.is_set() and not self._stop.is_set():
             log.warning("MQTT disconnected (%s); events wait in the outbox", reason)
         self.connected.clear()
 
@@ -175,12 +176,15 @@ class BridgeMqtt:
         except ProtocolError as exc:
             log.warning("ignoring bad hub state: %s", exc)
             return
+        changed, self._hub_state = state != self._hub_state, state
         if state == "online":
-            log.info("hub is online: delivering the outbox")
+            if changed:
+                log.info("hub is online: delivering the outbox")
             self.hub_online.set()
             self.notify()
         else:
-            log.warning("hub is offline: holding events in the outbox")
+            if changed:
+                log.warning("hub is offline: holding events in the outbox")
             self.hub_online.clear()
 
     def _on_publish(self, _c: paho.Client, _u: object, mid: int, _r: object, _p: object) -> None:

@@ -44,6 +44,7 @@ class HubMqtt:
         self.connected = asyncio.Event()
         self._host, self._port = host, port
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
         client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -67,6 +68,7 @@ class HubMqtt:
         self._client.loop_start()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._client.is_connected():
             info = self._client.publish(
                 self.topics.hub_state(), encode(Availability(state="offline")), QOS, True
@@ -99,7 +101,8 @@ class HubMqtt:
     def _on_disconnect(
         self, _c: paho.Client, _u: object, _f: object, reason: object, _p: object
     ) -> None:
-        log.warning("MQTT disconnected (%s); paho reconnects", reason)
+        if not self._stopping:
+            log.warning("MQTT disconnected (%s); paho reconnects", reason)
         self._call(self.connected.clear)
 
     def _on_message(self, _c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
