@@ -84,7 +84,7 @@ def test_package_surface() -> None:
     assert etude_engine.MIN_SAMPLE_RATE == 4_000
     assert etude_engine.MAX_SAMPLE_RATE == 768_000
     sig = inspect.signature(StreamingAnalyser)
-    assert str(sig) == "(sample_rate, frame_size=1024, hop_size=512)"
+    assert str(sig) == "(sample_rate, frame_size=1024, hop_size=512, *, pitch=True, notes=True)"
 
 
 def test_exception_hierarchy() -> None:

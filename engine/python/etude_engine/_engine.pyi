@@ -10,6 +10,7 @@ Nothing is converted silently:
   size → :class:`~etude_engine.exceptions.InvalidConfigError`
 """
 
+from collections.abc import Iterable
 from typing import Any, Final, final
 
 import numpy as np
@@ -20,10 +21,23 @@ __all__ = [
     "MIN_SAMPLE_RATE",
     "SILENCE_FLOOR_DBFS",
     "ChunkFigures",
+    "Dynamics",
+    "LoudnessFrame",
+    "Note",
+    "NoteEvent",
+    "NoteOff",
+    "OnsetLevel",
+    "PitchCheck",
+    "PitchFrame",
+    "PitchTrack",
     "StreamingAnalyser",
     "__version__",
+    "analyze_dynamics",
+    "check_pitches",
     "detect_onsets",
+    "detect_pitch",
     "levels",
+    "transcribe",
 ]
 
 __version__: Final[str]
@@ -71,8 +85,260 @@ class ChunkFigures:
     def frames(self) -> int:
         """Number of analysis frames completed in this chunk (0 for a short chunk)."""
 
+    @property
+    def onset_strengths(self) -> list[float]:
+        """Spectral flux of each onset in :attr:`onset_times`."""
+
+    @property
+    def pitch(self) -> list[PitchFrame]:
+        """Pitch frames (YIN) completed in this chunk; empty with ``pitch=False``."""
+
+    @property
+    def loudness(self) -> list[LoudnessFrame]:
+        """RMS of each hop completed in this chunk."""
+
+    @property
+    def notes(self) -> list[NoteEvent]:
+        """Notes whose onset analysis completed in this chunk.
+
+        A note is known ~81 ms after its onset at 44.1 kHz (its analysis frame,
+        4096 samples, must be complete); its end comes later, as a
+        :class:`NoteOff`.
+        """
+
+    @property
+    def note_offs(self) -> list[NoteOff]:
+        """Ends of notes reported earlier."""
+
+    @property
+    def onset_levels(self) -> list[OnsetLevel]:
+        """Loudness and estimated velocity of each onset analysed in this chunk."""
+
+    @property
+    def checks(self) -> list[PitchCheck]:
+        """Score-informed checks (see :meth:`StreamingAnalyser.expect`)."""
+
     def __eq__(self, value: object, /) -> bool: ...
     __hash__: None  # type: ignore[assignment]
+
+@final
+class PitchFrame:
+    """The monophonic pitch estimate (YIN) of one frame. Immutable."""
+
+    @property
+    def time(self) -> float:
+        """Frame centre, seconds since the stream started."""
+
+    @property
+    def f0(self) -> float:
+        """Fundamental frequency, Hz (0.0 for a silent frame)."""
+
+    @property
+    def confidence(self) -> float:
+        """Periodicity, 0..1 (``1 - d'`` at the chosen lag)."""
+
+    @property
+    def voiced(self) -> bool:
+        """Whether the frame is periodic enough (YIN's threshold) and not silent."""
+
+    @property
+    def midi(self) -> float | None:
+        """The f0 as a fractional MIDI note number; None when f0 is 0."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class LoudnessFrame:
+    """RMS of one hop of the stream. Immutable."""
+
+    @property
+    def time(self) -> float:
+        """Centre of the hop, seconds."""
+
+    @property
+    def rms_dbfs(self) -> float:
+        """RMS of the hop, dBFS."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class NoteEvent:
+    """A note found at an onset, while streaming. Immutable."""
+
+    @property
+    def pitch(self) -> int:
+        """MIDI note number (21..=108)."""
+
+    @property
+    def onset(self) -> float:
+        """Onset time, seconds (on the onset detector's hop grid)."""
+
+    @property
+    def velocity(self) -> int:
+        """Estimated MIDI velocity, 1..=127 (from ``level_dbfs``)."""
+
+    @property
+    def level_dbfs(self) -> float:
+        """Amplitude of the note's partials at its onset, dBFS."""
+
+    @property
+    def confidence(self) -> float:
+        """0..1; how far the note cleared its threshold (0.5 = just)."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class NoteOff:
+    """The end of a note reported earlier; ``(pitch, onset)`` name the note."""
+
+    @property
+    def pitch(self) -> int: ...
+    @property
+    def onset(self) -> float: ...
+    @property
+    def offset(self) -> float:
+        """End time, seconds."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Note:
+    """A whole note from :func:`transcribe` or :func:`analyze_dynamics`. Immutable."""
+
+    @property
+    def pitch(self) -> int:
+        """MIDI note number."""
+
+    @property
+    def onset(self) -> float:
+        """Seconds."""
+
+    @property
+    def offset(self) -> float:
+        """Seconds; notes still sounding at the end end there."""
+
+    @property
+    def velocity(self) -> int:
+        """Estimated MIDI velocity, 1..=127."""
+
+    @property
+    def level_dbfs(self) -> float:
+        """Amplitude of its partials at the onset, dBFS."""
+
+    @property
+    def confidence(self) -> float:
+        """0..1 (0.5 = just over the threshold)."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class OnsetLevel:
+    """The loudness of what an onset added. Immutable."""
+
+    @property
+    def time(self) -> float:
+        """Onset time, seconds."""
+
+    @property
+    def level_dbfs(self) -> float:
+        """Amplitude of the new sound (spectrum after minus before), dBFS."""
+
+    @property
+    def frame_dbfs(self) -> float:
+        """RMS of all that sounds just after the onset, dBFS."""
+
+    @property
+    def velocity(self) -> int:
+        """Estimated MIDI velocity: the loudest note's, else from ``level_dbfs``."""
+
+    @property
+    def notes(self) -> int:
+        """How many notes were found at this onset."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class PitchCheck:
+    """Score-informed: whether an expected pitch sounded at an onset. Immutable."""
+
+    @property
+    def pitch(self) -> int:
+        """The expected MIDI pitch."""
+
+    @property
+    def time(self) -> float:
+        """Onset time, seconds."""
+
+    @property
+    def sounded(self) -> bool:
+        """Whether it was heard (``confidence >= 0.5``)."""
+
+    @property
+    def confidence(self) -> float:
+        """0..1; 0.5 is the decision threshold."""
+
+    @property
+    def level_dbfs(self) -> float:
+        """Its level if sounded, dBFS (``SILENCE_FLOOR_DBFS`` otherwise)."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class PitchTrack:
+    """Pitch frames of a whole buffer, as arrays (one element per frame)."""
+
+    @property
+    def times(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Frame centres, seconds."""
+
+    @property
+    def f0(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Hz; 0.0 where silent."""
+
+    @property
+    def confidence(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """0..1 per frame."""
+
+    @property
+    def voiced(self) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Whether each frame is voiced."""
+
+    def __len__(self) -> int: ...
+
+@final
+class Dynamics:
+    """Loudness of a whole buffer: per hop, per onset and per note."""
+
+    @property
+    def rms_dbfs(self) -> float:
+        """RMS of the whole buffer, dBFS."""
+
+    @property
+    def peak_dbfs(self) -> float:
+        """Peak of the whole buffer, dBFS."""
+
+    @property
+    def frame_times(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Centre of each 512-sample hop, seconds."""
+
+    @property
+    def frame_rms_dbfs(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """RMS of each hop, dBFS."""
+
+    @property
+    def onsets(self) -> list[OnsetLevel]:
+        """Each onset's loudness and estimated velocity."""
+
+    @property
+    def notes(self) -> list[Note]:
+        """Each note with its estimated velocity."""
 
 @final
 class StreamingAnalyser:
@@ -91,7 +357,13 @@ class StreamingAnalyser:
     """
 
     def __new__(
-        cls, sample_rate: int, frame_size: int = 1024, hop_size: int = 512
+        cls,
+        sample_rate: int,
+        frame_size: int = 1024,
+        hop_size: int = 512,
+        *,
+        pitch: bool = True,
+        notes: bool = True,
     ) -> StreamingAnalyser: ...
     def process(self, chunk: npt.NDArray[np.float32]) -> ChunkFigures:
         """Analyses the next chunk of the stream.
@@ -101,6 +373,21 @@ class StreamingAnalyser:
         :raises AudioTypeError: ``chunk`` is not a float32 ndarray.
         :raises InvalidAudioError: ``chunk`` is not 1-D, is empty, or has NaN/inf.
         """
+
+    def expect(self, pitches: Iterable[int]) -> None:
+        """Score-informed mode: the MIDI pitches the score expects at the next onset.
+
+        When that onset's notes are known, the chunk's figures carry one
+        :class:`PitchCheck` per pitch in :attr:`ChunkFigures.checks`. Replaces an
+        expectation not yet attached to an onset; ``[]`` clears it. Does
+        nothing with ``notes=False``.
+
+        :raises InvalidConfigError: a pitch outside 21..=108 (nothing changes).
+        :raises TypeError: not an iterable of ints.
+        """
+
+    def finish(self) -> list[NoteOff]:
+        """Ends the stream: the ends of the notes still sounding; then resets."""
 
     def reset(self) -> None:
         """Starts a new stream: ``samples_seen`` and onset times restart from 0."""
@@ -153,4 +440,79 @@ def detect_onsets(
     :raises AudioTypeError: ``samples`` is not a float32 ndarray.
     :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
     :raises InvalidConfigError: bad sample rate, frame size or hop size.
+    """
+
+def detect_pitch(
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    *,
+    frame_size: int | None = None,
+    hop_size: int | None = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    threshold: float | None = None,
+) -> PitchTrack:
+    """Monophonic pitch (YIN) of a whole buffer, one frame per hop.
+
+    Defaults: a ~46 ms frame (2048 samples at 44.1/48 kHz, half of it the
+    integration window), hop 512, 43–2100 Hz, threshold 0.15, frames under
+    -60 dBFS RMS silent. Piano chords have no single f0: use :func:`transcribe`.
+    The same frames as :attr:`ChunkFigures.pitch` when streaming.
+
+    :raises AudioTypeError: ``samples`` is not a float32 ndarray.
+    :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
+    :raises InvalidConfigError: bad sample rate, sizes, fmin/fmax or threshold.
+    """
+
+def transcribe(
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    *,
+    frame_size: int | None = None,
+    max_polyphony: int | None = None,
+    relative_threshold: float | None = None,
+    floor_ratio: float | None = None,
+    reference_dbfs: float | None = None,
+) -> list[Note]:
+    """Polyphonic notes of a whole buffer, by onset then pitch.
+
+    At each onset, the spectrum after it minus the one before it is searched
+    for piano pitches by harmonic sum with iterative subtraction. The same
+    notes as streaming the buffer through :class:`StreamingAnalyser`.
+    ``frame_size`` (default ~93 ms: 4096 at 44.1 kHz) trades latency for low
+    notes: 8192 is better off line. Releases the GIL.
+
+    :raises AudioTypeError: ``samples`` is not a float32 ndarray.
+    :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
+    :raises InvalidConfigError: bad sample rate or setting.
+    """
+
+def analyze_dynamics(samples: npt.NDArray[np.float32], sample_rate: int) -> Dynamics:
+    """Loudness per 512-sample hop, per onset and per note, with estimated velocities.
+
+    Velocities map a note's level 40 dB below ``-10 dBFS`` to velocity 1 and
+    ``-10 dBFS`` to 127 (``v = 127 * 10**((level + 10) / 40)``); the ranking is
+    what to trust, the absolute values depend on microphone gain.
+
+    :raises AudioTypeError: ``samples`` is not a float32 ndarray.
+    :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
+    :raises InvalidConfigError: bad sample rate.
+    """
+
+def check_pitches(
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    time: float,
+    pitches: Iterable[int],
+) -> list[PitchCheck]:
+    """Score-informed check: which of the expected ``pitches`` sounded at ``time``.
+
+    ``time`` (seconds) is the onset, e.g. from :func:`detect_onsets` or the score
+    follower; one :class:`PitchCheck` per pitch, in the given order.
+
+    :raises AudioTypeError: ``samples`` is not a float32 ndarray.
+    :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
+    :raises InvalidConfigError: bad sample rate, ``time`` outside the buffer, or
+        a pitch outside 21..=108.
+    :raises TypeError: ``pitches`` is not an iterable of ints.
     """

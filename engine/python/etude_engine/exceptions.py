@@ -16,7 +16,12 @@ Catch :class:`EngineError` for anything the engine refuses, or the standard
 
 from __future__ import annotations
 
-__all__ = ["AudioTypeError", "EngineError", "InvalidAudioError", "InvalidConfigError"]
+__all__ = [
+    "AudioTypeError",
+    "EngineError",
+    "InvalidAudioError",
+    "InvalidConfigError",
+]
 
 
 class EngineError(Exception):

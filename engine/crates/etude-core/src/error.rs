@@ -28,6 +28,8 @@ pub enum EngineError {
     BadHopSize { hop_size: usize, frame_size: usize },
     /// A tuning parameter is negative, non-finite or otherwise unusable.
     BadParameter { name: &'static str, value: f64 },
+    /// A MIDI pitch is outside the analysed range `lowest..=highest`.
+    BadPitch { pitch: i64, lowest: u8, highest: u8 },
 }
 
 impl fmt::Display for EngineError {
@@ -59,6 +61,14 @@ impl fmt::Display for EngineError {
             Self::BadParameter { name, value } => {
                 write!(f, "parameter `{name}` has an invalid value ({value})")
             }
+            Self::BadPitch {
+                pitch,
+                lowest,
+                highest,
+            } => write!(
+                f,
+                "pitch {pitch} is outside the analysed range (MIDI {lowest}..={highest})"
+            ),
         }
     }
 }

@@ -11,8 +11,13 @@
 //!   [`engine_err`] maps every core error to one of them.
 //! * Nothing here may panic: every failure is a Python exception.
 
+mod audio;
+
 use etude_core::audio::{validate_sample_rate, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use etude_core::{EngineError as CoreError, OnsetConfig, SILENCE_FLOOR_DBFS};
+use etude_core::{
+    AnalyserConfig, EngineError as CoreError, NoteConfig, OnsetConfig, PitchConfig,
+    SILENCE_FLOOR_DBFS,
+};
 use numpy::{
     dtype, PyArray1, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1, PyUntypedArray,
     PyUntypedArrayMethods,
@@ -35,26 +40,27 @@ const EXCEPTIONS: [&str; 4] = [
 
 /// The one mapping from core errors to Python exceptions. Exhaustive on
 /// purpose: a new core variant must be placed here before this compiles.
-fn engine_err(err: CoreError) -> PyErr {
+pub(crate) fn engine_err(err: CoreError) -> PyErr {
     let msg = err.to_string();
     match err {
         CoreError::EmptyInput | CoreError::NonFinite { .. } => InvalidAudioError::new_err(msg),
         CoreError::BadSampleRate { .. }
         | CoreError::BadFrameSize { .. }
         | CoreError::BadHopSize { .. }
-        | CoreError::BadParameter { .. } => InvalidConfigError::new_err(msg),
+        | CoreError::BadParameter { .. }
+        | CoreError::BadPitch { .. } => InvalidConfigError::new_err(msg),
     }
 }
 
 /// Audio samples taken from Python: borrowed in place when contiguous.
-enum Samples<'py> {
+pub(crate) enum Samples<'py> {
     Borrowed(PyReadonlyArray1<'py, f32>),
     Copied(Vec<f32>),
 }
 
 impl<'py> Samples<'py> {
     /// Accepts exactly a 1-D numpy array of native-endian float32.
-    fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+    pub(crate) fn extract(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
         let py = obj.py();
         let Ok(untyped) = obj.cast::<PyUntypedArray>() else {
             let type_name = obj
@@ -99,7 +105,7 @@ impl<'py> Samples<'py> {
         }
     }
 
-    fn as_slice(&self) -> &[f32] {
+    pub(crate) fn as_slice(&self) -> &[f32] {
         match self {
             // Contiguity was checked in `extract`; an empty slice (reported as
             // empty input) is the non-panicking fallback.
@@ -112,7 +118,7 @@ impl<'py> Samples<'py> {
 /// An integer argument (a Python int or anything with `__index__`) that must
 /// not be negative: sizes and rates. Any int out of range is an
 /// `InvalidConfigError`, whatever its size; a non-integer is a `TypeError`.
-fn non_negative(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
+pub(crate) fn non_negative(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     let py = value.py();
     let shown = || {
         value
@@ -139,12 +145,12 @@ fn non_negative(name: &str, value: &Bound<'_, PyAny>) -> PyResult<u64> {
     }
 }
 
-fn sample_rate_arg(value: &Bound<'_, PyAny>) -> PyResult<u32> {
+pub(crate) fn sample_rate_arg(value: &Bound<'_, PyAny>) -> PyResult<u32> {
     validate_sample_rate(non_negative("sample_rate", value)?).map_err(engine_err)
 }
 
 /// Frame and hop sizes from optional Python arguments (defaults: the core's).
-fn onset_config(
+pub(crate) fn onset_config(
     frame_size: Option<&Bound<'_, PyAny>>,
     hop_size: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<OnsetConfig> {
@@ -176,8 +182,15 @@ struct ChunkFigures {
     peak_dbfs: f64,
     onset: bool,
     onset_times: Vec<f64>,
+    onset_strengths: Vec<f64>,
     flux: f64,
     frames: usize,
+    pitch: Vec<audio::PitchFrame>,
+    loudness: Vec<audio::LoudnessFrame>,
+    notes: Vec<audio::NoteEvent>,
+    note_offs: Vec<audio::NoteOff>,
+    onset_levels: Vec<audio::OnsetLevel>,
+    checks: Vec<audio::PitchCheck>,
 }
 
 #[pymethods]
@@ -185,26 +198,41 @@ impl ChunkFigures {
     fn __repr__(&self) -> String {
         format!(
             "ChunkFigures(rms_dbfs={:.2}, peak_dbfs={:.2}, onset={}, onset_times={:?}, \
-             flux={:.4}, frames={})",
+             flux={:.4}, frames={}, pitch=[{} frames], notes={}, note_offs={})",
             self.rms_dbfs,
             self.peak_dbfs,
             if self.onset { "True" } else { "False" },
             self.onset_times,
             self.flux,
-            self.frames
+            self.frames,
+            self.pitch.len(),
+            self.notes.len(),
+            self.note_offs.len()
         )
     }
 }
 
-impl From<etude_core::ChunkFigures> for ChunkFigures {
-    fn from(f: etude_core::ChunkFigures) -> Self {
+impl ChunkFigures {
+    fn new(f: &etude_core::ChunkFigures, sample_rate: u32) -> Self {
         Self {
             rms_dbfs: f.rms_dbfs,
             peak_dbfs: f.peak_dbfs,
             onset: f.onset(),
             onset_times: f.onset_times().collect(),
+            onset_strengths: f.onsets.iter().map(|o| f64::from(o.strength)).collect(),
             flux: f64::from(f.flux),
             frames: f.frames,
+            pitch: f.pitch.iter().map(Into::into).collect(),
+            loudness: f.loudness.iter().map(Into::into).collect(),
+            notes: f.notes.notes.iter().map(Into::into).collect(),
+            note_offs: f
+                .notes
+                .note_offs
+                .iter()
+                .map(|o| audio::note_off(o, sample_rate))
+                .collect(),
+            onset_levels: f.notes.onset_levels.iter().map(Into::into).collect(),
+            checks: f.notes.checks.iter().map(Into::into).collect(),
         }
     }
 }
@@ -219,17 +247,25 @@ struct StreamingAnalyser {
 impl StreamingAnalyser {
     #[new]
     #[pyo3(
-        signature = (sample_rate, frame_size = None, hop_size = None),
-        text_signature = "(sample_rate, frame_size=1024, hop_size=512)"
+        signature = (sample_rate, frame_size = None, hop_size = None, *, pitch = true, notes = true),
+        text_signature = "(sample_rate, frame_size=1024, hop_size=512, *, pitch=True, notes=True)"
     )]
     fn new(
         sample_rate: &Bound<'_, PyAny>,
         frame_size: Option<&Bound<'_, PyAny>>,
         hop_size: Option<&Bound<'_, PyAny>>,
+        pitch: bool,
+        notes: bool,
     ) -> PyResult<Self> {
         let sample_rate = sample_rate_arg(sample_rate)?;
-        let config = onset_config(frame_size, hop_size)?;
-        let inner = etude_core::StreamingAnalyser::new(sample_rate, config).map_err(engine_err)?;
+        let onset = onset_config(frame_size, hop_size)?;
+        let config = AnalyserConfig {
+            onset,
+            pitch: pitch.then(|| PitchConfig::for_rate(sample_rate)),
+            notes: notes.then(|| NoteConfig::for_rate(sample_rate)),
+        };
+        let inner =
+            etude_core::StreamingAnalyser::with_config(sample_rate, config).map_err(engine_err)?;
         Ok(Self { inner })
     }
 
@@ -237,7 +273,25 @@ impl StreamingAnalyser {
     fn process(&mut self, chunk: &Bound<'_, PyAny>) -> PyResult<ChunkFigures> {
         let samples = Samples::extract(chunk)?;
         let figures = self.inner.process(samples.as_slice()).map_err(engine_err)?;
-        Ok(figures.into())
+        Ok(ChunkFigures::new(&figures, self.inner.sample_rate()))
+    }
+
+    /// Sets the pitches the score expects at the next onset.
+    fn expect(&mut self, pitches: &Bound<'_, PyAny>) -> PyResult<()> {
+        let pitches = audio::pitch_list(pitches)?;
+        self.inner.expect(&pitches).map_err(engine_err)
+    }
+
+    /// Ends the stream: returns the ends of the notes still sounding, then
+    /// resets.
+    fn finish(&mut self) -> Vec<audio::NoteOff> {
+        let sample_rate = self.inner.sample_rate();
+        self.inner
+            .finish()
+            .note_offs
+            .iter()
+            .map(|o| audio::note_off(o, sample_rate))
+            .collect()
     }
 
     /// Starts a new stream.
@@ -334,5 +388,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ChunkFigures>()?;
     m.add_function(wrap_pyfunction!(levels, m)?)?;
     m.add_function(wrap_pyfunction!(detect_onsets, m)?)?;
+    audio::register(m)?;
     Ok(())
 }

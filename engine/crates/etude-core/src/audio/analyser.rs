@@ -1,15 +1,63 @@
 //! [`StreamingAnalyser`]: per-chunk figures for a live mono stream.
 //!
 //! Feed it chunks of any size as they arrive; each call returns the chunk's
-//! levels, the spectral flux of the frames it completed and the onsets
-//! confirmed during it (see [`onset`](super::onset) for the latency). Later
-//! analyses (`pitch`, `dynamics`) will be added here as further fields of
-//! [`ChunkFigures`], driven by the same overlap buffer.
+//! levels and every event that became known during it: onsets (see
+//! [`onset`](super::onset) for the latency), pitch frames
+//! ([`pitch`](super::pitch)), loudness per hop, and the notes, note ends,
+//! onset loudness and score-informed checks of [`notes`](super::notes).
+//!
+//! Internally each chunk is cut at the onset hop grid (absolute sample
+//! positions), and every analysis acts only on samples it has seen, in the
+//! order of their positions: the events are the same for any chunking, and
+//! the same as [`analyse`] on the whole buffer.
 
-use super::levels::levels_unchecked;
+use super::levels::{amplitude_to_dbfs, levels_unchecked};
+use super::notes::{
+    validate_pitches, NoteConfig, NoteEvent, NoteOff, NoteOutput, NoteTracker, OnsetLevel,
+    PitchCheck,
+};
 use super::onset::{Onset, OnsetConfig, OnsetDetector};
-use super::validate_samples;
+use super::pitch::{PitchConfig, PitchFrame, PitchTracker};
+use super::{validate_sample_rate, validate_samples};
 use crate::error::Result;
+
+/// Which analyses a [`StreamingAnalyser`] runs, and their settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalyserConfig {
+    /// Onset detection (always on); its hop is also the loudness hop.
+    pub onset: OnsetConfig,
+    /// Pitch tracking, if any.
+    pub pitch: Option<PitchConfig>,
+    /// Note detection (with dynamics and score checks), if any.
+    pub notes: Option<NoteConfig>,
+}
+
+impl AnalyserConfig {
+    /// Everything on, with the defaults for `sample_rate`.
+    pub fn for_rate(sample_rate: u32) -> Self {
+        Self::with_onset(sample_rate, OnsetConfig::default())
+    }
+
+    /// Everything on, with the given onset settings.
+    pub fn with_onset(sample_rate: u32, onset: OnsetConfig) -> Self {
+        Self {
+            onset,
+            pitch: Some(PitchConfig::for_rate(sample_rate)),
+            notes: Some(NoteConfig::for_rate(sample_rate)),
+        }
+    }
+}
+
+/// Loudness of one hop of the stream.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoudnessFrame {
+    /// First sample of the hop.
+    pub sample: u64,
+    /// Centre of the hop, seconds.
+    pub time: f64,
+    /// RMS of the hop, dBFS.
+    pub rms_dbfs: f64,
+}
 
 /// The figures for one chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +69,17 @@ pub struct ChunkFigures {
     /// Largest spectral flux of the frames completed during this chunk
     /// (0.0 when none was).
     pub flux: f32,
-    /// Number of analysis frames completed during this chunk.
+    /// Number of onset frames completed during this chunk.
     pub frames: usize,
     /// Onsets confirmed during this chunk, in time order. Their positions are
     /// since the start of the stream and may lie in an earlier chunk.
     pub onsets: Vec<Onset>,
+    /// Pitch frames completed during this chunk.
+    pub pitch: Vec<PitchFrame>,
+    /// Loudness of each hop completed during this chunk.
+    pub loudness: Vec<LoudnessFrame>,
+    /// Notes, note ends, onset loudness and checks known since the last chunk.
+    pub notes: NoteOutput,
 }
 
 impl ChunkFigures {
@@ -43,19 +97,51 @@ impl ChunkFigures {
 /// Analyses a mono stream chunk by chunk.
 #[derive(Debug)]
 pub struct StreamingAnalyser {
+    config: AnalyserConfig,
     onsets: OnsetDetector,
+    pitch: Option<PitchTracker>,
+    notes: Option<NoteTracker>,
+    expected: Option<Vec<u8>>,
+    hop_energy: f64,
     samples_seen: u64,
+    scratch: Vec<Onset>,
 }
 
 impl StreamingAnalyser {
-    /// An analyser for a stream at `sample_rate` Hz.
+    /// An analyser for a stream at `sample_rate` Hz with every analysis on
+    /// (pitch and notes at their defaults for the rate).
     ///
     /// # Errors
     /// As [`OnsetDetector::new`].
     pub fn new(sample_rate: u32, config: OnsetConfig) -> Result<Self> {
+        let sample_rate = validate_sample_rate(u64::from(sample_rate))?;
+        Self::with_config(sample_rate, AnalyserConfig::with_onset(sample_rate, config))
+    }
+
+    /// An analyser running the analyses in `config`.
+    ///
+    /// # Errors
+    /// As [`OnsetDetector::new`], [`PitchTracker::new`] and [`NoteTracker::new`].
+    pub fn with_config(sample_rate: u32, config: AnalyserConfig) -> Result<Self> {
+        let onsets = OnsetDetector::new(sample_rate, config.onset)?;
+        let pitch = config
+            .pitch
+            .map(|c| PitchTracker::new(sample_rate, c))
+            .transpose()?;
+        let hop = config.onset.hop_size;
+        let notes = config
+            .notes
+            .map(|c| NoteTracker::new(sample_rate, c, onsets.latency_samples(), hop))
+            .transpose()?;
         Ok(Self {
-            onsets: OnsetDetector::new(sample_rate, config)?,
+            config,
+            onsets,
+            pitch,
+            notes,
+            expected: None,
+            hop_energy: 0.0,
             samples_seen: 0,
+            scratch: Vec::new(),
         })
     }
 
@@ -69,22 +155,97 @@ impl StreamingAnalyser {
     pub fn process(&mut self, chunk: &[f32]) -> Result<ChunkFigures> {
         validate_samples(chunk)?;
         let levels = levels_unchecked(chunk);
-        // Allocates only if an onset is confirmed.
-        let mut onsets = Vec::new();
-        let flux = self.onsets.process_unchecked(chunk, &mut onsets);
-        self.samples_seen += chunk.len() as u64;
-        Ok(ChunkFigures {
+        let mut figures = ChunkFigures {
             rms_dbfs: levels.rms_dbfs,
             peak_dbfs: levels.peak_dbfs,
-            flux: flux.max_flux,
-            frames: flux.frames,
-            onsets,
-        })
+            flux: 0.0,
+            frames: 0,
+            onsets: Vec::new(),
+            pitch: Vec::new(),
+            loudness: Vec::new(),
+            notes: NoteOutput::default(),
+        };
+        let hop = self.config.onset.hop_size as u64;
+        let sr = f64::from(self.onsets.sample_rate());
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            // Cut at the next multiple of the hop.
+            let to_boundary = hop - self.samples_seen % hop;
+            let take = usize::try_from(to_boundary)
+                .unwrap_or(usize::MAX)
+                .min(rest.len());
+            let (piece, tail) = rest.split_at(take);
+            rest = tail;
+
+            self.scratch.clear();
+            let flux = self.onsets.process_unchecked(piece, &mut self.scratch);
+            figures.frames += flux.frames;
+            figures.flux = figures.flux.max(flux.max_flux);
+            if let Some(p) = &mut self.pitch {
+                p.process_unchecked(piece, &mut figures.pitch);
+            }
+            if let Some(n) = &mut self.notes {
+                n.push(piece, &self.scratch, &mut self.expected, &mut figures.notes);
+            }
+            figures.onsets.extend_from_slice(&self.scratch);
+
+            // Sample by sample, so the sum is the same whatever the pieces.
+            for &x in piece {
+                self.hop_energy += f64::from(x) * f64::from(x);
+            }
+            self.samples_seen += take as u64;
+            if self.samples_seen % hop == 0 {
+                let start = self.samples_seen - hop;
+                figures.loudness.push(LoudnessFrame {
+                    sample: start,
+                    time: (start as f64 + hop as f64 / 2.0) / sr,
+                    rms_dbfs: amplitude_to_dbfs((self.hop_energy / hop as f64).sqrt()),
+                });
+                self.hop_energy = 0.0;
+            }
+        }
+        Ok(figures)
+    }
+
+    /// Sets the pitches the score expects at the next onset (score-informed
+    /// mode): the figures of the chunk where that onset's notes become known
+    /// carry one [`PitchCheck`] per pitch. Replaces any expectation not yet
+    /// attached to an onset; an empty list clears it.
+    ///
+    /// # Errors
+    /// [`EngineError::BadPitch`](crate::EngineError::BadPitch) for a pitch
+    /// outside the analysed range; nothing changes then.
+    pub fn expect(&mut self, pitches: &[i64]) -> Result<()> {
+        let Some(notes) = &self.notes else {
+            return Ok(());
+        };
+        let pitches = validate_pitches(pitches, notes.config())?;
+        self.expected = (!pitches.is_empty()).then_some(pitches);
+        Ok(())
+    }
+
+    /// Ends the stream: every sounding note ends now. The analyser is then
+    /// reset.
+    pub fn finish(&mut self) -> NoteOutput {
+        let mut out = NoteOutput::default();
+        if let Some(n) = &mut self.notes {
+            n.finish(self.samples_seen, &mut out);
+        }
+        self.reset();
+        out
     }
 
     /// Starts a new stream: sample counting and all analysis state restart.
     pub fn reset(&mut self) {
         self.onsets.reset();
+        if let Some(p) = &mut self.pitch {
+            p.reset();
+        }
+        if let Some(n) = &mut self.notes {
+            n.reset();
+        }
+        self.expected = None;
+        self.hop_energy = 0.0;
         self.samples_seen = 0;
     }
 
@@ -98,6 +259,11 @@ impl StreamingAnalyser {
         self.samples_seen
     }
 
+    /// The analyses and their settings.
+    pub fn config(&self) -> &AnalyserConfig {
+        &self.config
+    }
+
     /// The onset detector's settings.
     pub fn onset_config(&self) -> &OnsetConfig {
         self.onsets.config()
@@ -107,6 +273,89 @@ impl StreamingAnalyser {
     pub fn onset_latency_samples(&self) -> usize {
         self.onsets.latency_samples()
     }
+}
+
+/// A note with its end, from a whole buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Note {
+    /// MIDI note number.
+    pub pitch: u8,
+    /// Onset, seconds.
+    pub onset: f64,
+    /// End, seconds.
+    pub offset: f64,
+    /// Estimated MIDI velocity.
+    pub velocity: u8,
+    /// Level of its partials at the onset, dBFS.
+    pub level_dbfs: f64,
+    /// See [`NoteEvent::confidence`].
+    pub confidence: f64,
+}
+
+/// Everything found in a whole buffer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Analysis {
+    /// Onsets.
+    pub onsets: Vec<Onset>,
+    /// Pitch frames (empty if pitch tracking was off).
+    pub pitch: Vec<PitchFrame>,
+    /// Loudness per hop.
+    pub loudness: Vec<LoudnessFrame>,
+    /// Notes by onset, then pitch.
+    pub notes: Vec<Note>,
+    /// Loudness of each onset (empty if note detection was off).
+    pub onset_levels: Vec<OnsetLevel>,
+    /// Score-informed checks (none from a whole buffer).
+    pub checks: Vec<PitchCheck>,
+    /// RMS of the whole buffer, dBFS.
+    pub rms_dbfs: f64,
+    /// Peak of the whole buffer, dBFS.
+    pub peak_dbfs: f64,
+}
+
+/// Pairs note starts with their ends (notes not ended end at `end`).
+pub fn assemble_notes(events: &[NoteEvent], offs: &[NoteOff], end: f64) -> Vec<Note> {
+    events
+        .iter()
+        .map(|e| {
+            let offset = offs
+                .iter()
+                .find(|o| o.pitch == e.pitch && o.onset_sample == e.sample)
+                .map_or(end, |o| o.time);
+            Note {
+                pitch: e.pitch,
+                onset: e.time,
+                offset,
+                velocity: e.velocity,
+                level_dbfs: e.level_dbfs,
+                confidence: e.confidence,
+            }
+        })
+        .collect()
+}
+
+/// Analyses a whole buffer: the events of streaming it through a fresh
+/// [`StreamingAnalyser`] in any chunking, notes completed at the end.
+///
+/// # Errors
+/// As [`StreamingAnalyser::with_config`] and [`StreamingAnalyser::process`].
+pub fn analyse(samples: &[f32], sample_rate: u32, config: AnalyserConfig) -> Result<Analysis> {
+    let mut a = StreamingAnalyser::with_config(sample_rate, config)?;
+    let figures = a.process(samples)?;
+    let end = a.samples_seen() as f64 / f64::from(a.sample_rate());
+    let mut out = figures.notes;
+    let last = a.finish();
+    out.note_offs.extend(last.note_offs);
+    Ok(Analysis {
+        notes: assemble_notes(&out.notes, &out.note_offs, end),
+        onsets: figures.onsets,
+        pitch: figures.pitch,
+        loudness: figures.loudness,
+        onset_levels: out.onset_levels,
+        checks: out.checks,
+        rms_dbfs: figures.rms_dbfs,
+        peak_dbfs: figures.peak_dbfs,
+    })
 }
 
 #[cfg(test)]

@@ -2,18 +2,22 @@
 //!
 //! * [`levels`] — RMS and peak in dBFS.
 //! * [`onset`] — spectral-flux onset detection, streaming or whole-buffer.
+//! * [`pitch`] — monophonic f0 tracking (YIN) with a confidence per frame.
+//! * [`notes`] — polyphonic notes at onsets (harmonic sum with iterative
+//!   subtraction), their dynamics (level, estimated MIDI velocity), note ends
+//!   and the score-informed check of expected pitches.
 //! * [`analyser`] — [`StreamingAnalyser`](analyser::StreamingAnalyser), which
-//!   combines the above per incoming chunk.
-//!
-//! Room is left for `pitch` and `dynamics` modules (later issues); they will
-//! sit beside these and plug into the analyser the same way onset detection
-//! does.
+//!   combines the above per incoming chunk, and [`analyser::analyse`], the
+//!   same on a whole buffer.
 
 pub mod analyser;
+pub(crate) mod frames;
 pub mod levels;
+pub mod notes;
 pub mod onset;
-// pub mod pitch;    // later: fundamental-frequency tracking per frame.
-// pub mod dynamics; // later: loudness envelope and per-note dynamics.
+pub mod pitch;
+
+pub use frames::{hz_to_midi, midi_to_hz};
 
 use crate::error::{EngineError, Result};
 
