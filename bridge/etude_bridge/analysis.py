@@ -2,7 +2,8 @@
 
 The engine reports per chunk; publishing every 512-sample chunk would be ~86 messages a
 second, so figures are folded into windows of about a quarter second (power-averaged RMS,
-maximum peak, every onset kept with its time).
+maximum peak, every onset kept with its time). The notes the engine hears ride along, for the
+controller to publish when there is no MIDI to tell the notes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ WINDOW_SECONDS = 0.25
 SILENCE_DBFS = -120.0
 
 
+@dataclass(frozen=True)
+class HeardNote:
+    """A note the engine heard: ``time`` is its onset (or its end, for an ending)."""
+
+    pitch: int
+    time: float  # stream time, seconds
+    velocity: int = 0
+
+
 @dataclass
 class AudioWindow:
     start: float  # source time, seconds
@@ -26,6 +36,8 @@ class AudioWindow:
     rms_dbfs: float
     peak_dbfs: float
     onset_times: list[float] = field(default_factory=list)  # relative to start
+    notes: list[HeardNote] = field(default_factory=list)
+    note_ends: list[HeardNote] = field(default_factory=list)
 
 
 class LevelWindowing:
@@ -41,6 +53,8 @@ class LevelWindowing:
         self._energy = 0.0
         self._peak = SILENCE_DBFS
         self._onsets: list[float] = []
+        self._notes: list[HeardNote] = []
+        self._ends: list[HeardNote] = []
 
     def push(self, chunk: AudioChunk) -> Iterator[AudioWindow]:
         if self._samples == 0:
@@ -50,6 +64,8 @@ class LevelWindowing:
         self._energy += (10 ** (figures.rms_dbfs / 10)) * n
         self._peak = max(self._peak, figures.peak_dbfs)
         self._onsets.extend(t - self._start for t in figures.onset_times)
+        self._notes.extend(HeardNote(n.pitch, n.onset, n.velocity) for n in figures.notes)
+        self._ends.extend(HeardNote(n.pitch, n.offset) for n in figures.note_offs)
         self._samples += n
         if self._samples >= self.window_samples:
             mean_power = self._energy / self._samples
@@ -60,5 +76,7 @@ class LevelWindowing:
                 rms_dbfs=max(SILENCE_DBFS, rms),
                 peak_dbfs=self._peak,
                 onset_times=[max(0.0, o) for o in self._onsets],
+                notes=self._notes,
+                note_ends=self._ends,
             )
             self._reset(chunk.time + n / self.sample_rate)

@@ -195,6 +195,39 @@ class Bridge:
                     onset_times=onsets,
                 )
             )
+            if self.midi is None:  # an acoustic piano: the microphone tells the notes
+                self._heard_notes(window)
+
+    def _heard_notes(self, window: AudioWindow) -> None:
+        for note in window.notes:
+            st = self.sessions.session_time(note.time)
+            self.sessions.on_activity(note.time, is_note=True)
+            self._emit(
+                lambda seq, ts, note=note, st=st: NoteOn(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    pitch=note.pitch,
+                    velocity=max(1, note.velocity),
+                    session_time=st,
+                    origin="audio",
+                )
+            )
+            self.stats.notes += 1
+        for end in window.note_ends:
+            st = self.sessions.session_time(end.time)
+            self._emit(
+                lambda seq, ts, end=end, st=st: NoteOff(
+                    device_id=self.device_id,
+                    seq=seq,
+                    ts=ts,
+                    session_id=self._sid(),
+                    pitch=end.pitch,
+                    session_time=st,
+                    origin="audio",
+                )
+            )
 
     # ---------------------------------------------------------------- sessions and output
 

@@ -79,12 +79,18 @@ class EventBase(WireModel):
     session_id: UUID | None = Field(None, description="The practice session it belongs to")
 
 
+Origin = Literal["midi", "audio"]
+
+
 class NoteOn(EventBase):
     kind: Literal["note_on"] = "note_on"
     pitch: MidiValue
     velocity: Annotated[int, Field(ge=1, le=127)]
     channel: Annotated[int, Field(ge=0, le=15)] = 0
     session_time: SessionTime
+    origin: Origin = Field(
+        "midi", description="midi: from the instrument; audio: heard by the microphone (estimated)"
+    )
 
 
 class NoteOff(EventBase):
@@ -93,6 +99,7 @@ class NoteOff(EventBase):
     velocity: MidiValue = Field(0, description="Release velocity (0 when the piano sends none)")
     channel: Annotated[int, Field(ge=0, le=15)] = 0
     session_time: SessionTime
+    origin: Origin = Field("midi", description="As in note_on")
 
 
 class Pedal(EventBase):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 import soundfile
@@ -63,6 +64,44 @@ def test_wav_replay_gives_levels_and_onsets(tmp_path: Path) -> None:
     assert first_window_time >= 0
     assert recall > 0.9, f"recall {recall:.2f} ({hits}/{len(true_onsets)})"
     assert precision > 0.9, f"precision {precision:.2f}"
+
+
+def test_acoustic_piano_notes_come_from_the_microphone(tmp_path: Path) -> None:
+    """No MIDI source: the notes the engine hears are published as note events."""
+    midi_path = tmp_path / "clip.mid"
+    excerpt(performance("Schubert_D783_no15_p01"), 10.0, midi_path)
+    truth = [(m.note, t) for m, t in _timed_note_ons(midi_path)]
+    wav = render(midi_path, tmp_path / "clip.wav")
+    outbox = Outbox(tmp_path / "outbox.db")
+    Bridge(
+        device_id="mic-test",
+        topics=Topics(),
+        outbox=outbox,
+        mqtt=None,
+        audio=AudioFileSource(wav, speed=0),
+    ).run()
+    events = [json.loads(item.payload) for item in outbox.pending(limit=10_000)]
+    heard = [e for e in events if e["kind"] == "note_on"]
+    assert heard and all(e["origin"] == "audio" for e in heard)
+    assert any(e["kind"] == "note_off" for e in events)
+    # Put both on one clock (the session starts at the first onset heard), then count the
+    # true notes heard with the right pitch within 80 ms.
+    shift = truth[0][1] - min(e["session_time"] for e in heard)
+    found = sum(
+        1
+        for pitch, t in truth
+        if any(e["pitch"] == pitch and abs(e["session_time"] + shift - t) < 0.08 for e in heard)
+    )
+    assert found / len(truth) > 0.5, f"{found} of {len(truth)} notes heard"
+
+
+def _timed_note_ons(path: Path) -> list[tuple[mido.Message, float]]:
+    out, t = [], 0.0
+    for msg in mido.MidiFile(path):
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            out.append((msg, t))
+    return out
 
 
 def test_silence_starts_no_session(tmp_path: Path) -> None:
