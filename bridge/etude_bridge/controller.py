@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mido
 
@@ -122,52 +121,33 @@ class Bridge:
     def _on_message(self, t: float, msg: mido.Message) -> None:
         if msg.type == "note_on" and msg.velocity > 0:
             self._activity(t, is_note=True)
-            st = self.sessions.session_time(t)
             self._emit(
-                lambda seq, ts: NoteOn(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    pitch=msg.note,
-                    velocity=msg.velocity,
-                    channel=msg.channel,
-                    session_time=st,
-                )
+                NoteOn,
+                pitch=msg.note,
+                velocity=msg.velocity,
+                channel=msg.channel,
+                session_time=self.sessions.session_time(t),
             )
             self.stats.notes += 1
         elif msg.type in ("note_off", "note_on"):
             if self.sessions.current is None:
                 return  # a release from before the session: nothing to pair it with
-            st = self.sessions.session_time(t)
-            velocity = msg.velocity if msg.type == "note_off" else 0
             self._emit(
-                lambda seq, ts: NoteOff(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    pitch=msg.note,
-                    velocity=velocity,
-                    channel=msg.channel,
-                    session_time=st,
-                )
+                NoteOff,
+                pitch=msg.note,
+                velocity=msg.velocity if msg.type == "note_off" else 0,
+                channel=msg.channel,
+                session_time=self.sessions.session_time(t),
             )
         elif msg.type == "control_change" and msg.control in PEDALS:
             if self.sessions.current is None and msg.value < 64:
                 return
             self._activity(t, is_note=False)
-            st = self.sessions.session_time(t)
             self._emit(
-                lambda seq, ts: Pedal(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    pedal=PEDALS[msg.control],
-                    value=msg.value,
-                    session_time=st,
-                )
+                Pedal,
+                pedal=PEDALS[msg.control],
+                value=msg.value,
+                session_time=self.sessions.session_time(t),
             )
 
     # ---------------------------------------------------------------- audio
@@ -180,59 +160,39 @@ class Bridge:
                 self._end_session("idle")
             if self.sessions.current is None:
                 return
-            st = self.sessions.session_time(window.start)
-            onsets = [self.sessions.session_time(window.start + o) for o in window.onset_times]
             self._emit(
-                lambda seq, ts: AudioFeatures(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    session_time=st,
-                    window_seconds=window.duration,
-                    rms_dbfs=window.rms_dbfs,
-                    peak_dbfs=window.peak_dbfs,
-                    onset_times=onsets,
-                )
+                AudioFeatures,
+                session_time=self.sessions.session_time(window.start),
+                window_seconds=window.duration,
+                rms_dbfs=window.rms_dbfs,
+                peak_dbfs=window.peak_dbfs,
+                onset_times=[
+                    self.sessions.session_time(window.start + o) for o in window.onset_times
+                ],
             )
             if self.midi is None:  # an acoustic piano: the microphone tells the notes
                 self._heard_notes(window)
 
     def _heard_notes(self, window: AudioWindow) -> None:
         for note in window.notes:
-            st = self.sessions.session_time(note.time)
             self.sessions.on_activity(note.time, is_note=True)
             self._emit(
-                lambda seq, ts, note=note, st=st: NoteOn(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    pitch=note.pitch,
-                    velocity=max(1, note.velocity),
-                    session_time=st,
-                    origin="audio",
-                )
+                NoteOn,
+                pitch=note.pitch,
+                velocity=max(1, note.velocity),
+                session_time=self.sessions.session_time(note.time),
+                origin="audio",
             )
             self.stats.notes += 1
         for end in window.note_ends:
-            st = self.sessions.session_time(end.time)
             self._emit(
-                lambda seq, ts, end=end, st=st: NoteOff(
-                    device_id=self.device_id,
-                    seq=seq,
-                    ts=ts,
-                    session_id=self._sid(),
-                    pitch=end.pitch,
-                    session_time=st,
-                    origin="audio",
-                )
+                NoteOff,
+                pitch=end.pitch,
+                session_time=self.sessions.session_time(end.time),
+                origin="audio",
             )
 
     # ---------------------------------------------------------------- sessions and output
-
-    def _sid(self) -> object:
-        return self.sessions.current.id if self.sessions.current else None
 
     def _activity(self, t: float, *, is_note: bool) -> None:
         started = self.sessions.on_activity(t, is_note=is_note)
@@ -242,44 +202,36 @@ class Bridge:
     def _start_session(self, session: ActiveSession) -> None:
         source = " + ".join(s.description for s in (self.midi, self.audio) if s is not None)
         ts = utc_now()
-        self._emit(
-            lambda seq, _ts: SessionStarted(
-                device_id=self.device_id, seq=seq, ts=ts, session_id=session.id, source=source
-            )
-        )
+        self._emit(SessionStarted, ts=ts, source=source)
         self.stats.sessions += 1
-        self._retain(
-            self.topics.device_session(self.device_id),
-            encode(
-                SessionState(
-                    device_id=self.device_id, session_id=session.id, started_at=ts, source=source
-                )
-            ),
+        state = SessionState(
+            device_id=self.device_id, session_id=session.id, started_at=ts, source=source
         )
+        self._retain(self.topics.device_session(self.device_id), encode(state))
         log.info("session %s started (%s)", session.id, source)
 
     def _end_session(self, reason: str) -> None:
-        session = self.sessions.end()
+        session = self.sessions.current
         if session is None:
             return
-        duration = max(0.0, session.last_activity - session.start)
         self._emit(
-            lambda seq, ts: SessionEnded(
-                device_id=self.device_id,
-                seq=seq,
-                ts=ts,
-                session_id=session.id,
-                duration_seconds=duration,
-                note_count=session.note_count,
-                reason=reason,
-            )
+            SessionEnded,
+            duration_seconds=max(0.0, session.last_activity - session.start),
+            note_count=session.note_count,
+            reason=reason,
         )
+        self.sessions.end()
         self._retain(self.topics.device_session(self.device_id), b"")
         log.info("session %s ended (%s, %d notes)", session.id, reason, session.note_count)
 
-    def _emit(self, make: Callable[[int, object], EventBase]) -> int:
+    def _emit(self, event_type: type[EventBase], **fields: Any) -> int:
+        """Store one event in the outbox (it takes the next seq), then wake the publisher.
+        Device, seq, time and the current session are filled in here."""
+        fields.setdefault("session_id", self.sessions.current.id if self.sessions.current else None)
+
         def build(seq: int) -> tuple[str, bytes]:
-            event = make(seq, utc_now())
+            fields.setdefault("ts", utc_now())
+            event = event_type(device_id=self.device_id, seq=seq, **fields)
             return self.topics.event(self.device_id, event.kind), encode(event)  # type: ignore[attr-defined]
 
         seq = self.outbox.append(build)
