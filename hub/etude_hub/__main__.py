@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .app import create_app
 from .config import HubConfig
+from .signals import until_stopped
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,12 +64,8 @@ async def serve(config: HubConfig) -> None:
     if config.port_file:
         config.port_file.write_text(str(port))
     logging.getLogger("etude_hub").info("hub listening on http://%s:%s/", config.http_host, port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
 

@@ -10,11 +10,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from amqtt.broker import Broker
+
+from .signals import until_stopped
 
 
 def broker_config(host: str, port: int) -> dict[str, object]:
@@ -32,12 +33,8 @@ async def run_broker(host: str, port: int, ready_file: Path | None = None) -> No
     logging.getLogger("etude_hub.broker").info("embedded MQTT broker on %s:%d", host, port)
     if ready_file:
         await asyncio.to_thread(ready_file.write_text, str(port))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await broker.shutdown()
 
