@@ -14,7 +14,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from support.checks import stored_counts
+from support.checks import note_ons_stored, stored_counts
 from support.etude import count_note_ons, performance, start_bridge, start_hub
 from support.servers import MosquittoServer, PostgresServer
 
@@ -108,10 +108,7 @@ async def test_a_room_can_publish_only_as_itself(
         )
         assert await asyncio.to_thread(honest.popen.wait, 60) == 0, honest.log()[-2000:]
         await asyncio.to_thread(impostor.popen.wait, 60)
-        for _ in range(100):
-            if (await stored_counts(url, "room-a")).note_ons >= count_note_ons(midi):
-                break
-            await asyncio.sleep(0.1)
+        await note_ons_stored(url, count_note_ons(midi), "room-a")
     finally:
         hub.proc.terminate()
     assert (await stored_counts(url, "room-a")).note_ons == count_note_ons(midi)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.checks import stored_counts
+from support.checks import note_ons_stored, stored_counts
 from support.etude import count_note_ons, performance, start_bridge, start_hub
 from support.servers import MosquittoServer, PostgresServer
 
@@ -40,11 +40,7 @@ async def test_broker_outage_mid_replay_loses_nothing(
         during = await stored_counts(url)
         await asyncio.to_thread(own_broker.start)
         assert await asyncio.to_thread(bridge.popen.wait, 120) == 0, bridge.log()[-3000:]
-        for _ in range(300):
-            counts = await stored_counts(url)
-            if counts.note_ons >= expected:
-                break
-            await asyncio.sleep(0.1)
+        counts = await note_ons_stored(url, expected)
     finally:
         hub.proc.terminate()
         if bridge.popen.poll() is None:
@@ -69,11 +65,7 @@ async def test_bridge_started_without_a_broker_delivers_later(
     hub = await asyncio.to_thread(start_hub, tmp_path, url, own_broker.port)
     try:
         assert await asyncio.to_thread(bridge.popen.wait, 90) == 0, bridge.log()[-3000:]
-        for _ in range(300):
-            counts = await stored_counts(url)
-            if counts.note_ons >= expected:
-                break
-            await asyncio.sleep(0.1)
+        counts = await note_ons_stored(url, expected)
     finally:
         hub.proc.terminate()
     assert counts.note_ons == counts.distinct_note_ons == expected

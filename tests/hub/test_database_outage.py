@@ -7,12 +7,10 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from etude_hub.app import create_app
 from etude_hub.config import HubConfig
 from etude_protocol import NoteOn, Topics, encode, utc_now
-from support.checks import stored_counts
+from support.checks import in_process_hub, note_ons_stored, stored_counts
 from support.mqtt import publish_all
 from support.servers import MosquittoServer, PostgresServer
 
@@ -52,16 +50,9 @@ async def test_database_outage_loses_nothing(
     config = HubConfig(
         database_url=url, mqtt_port=mosquitto.port, base_topic="dbout", mqtt_client_id="hub-dbout"
     )
-    async with TestServer(create_app(config)) as server, TestClient(server) as client:
-        for _ in range(200):
-            if (await (await client.get("/api/v1/health")).json())["data"]["mqtt"] == "connected":
-                break
-            await asyncio.sleep(0.05)
+    async with in_process_hub(config) as client:
         await asyncio.to_thread(publish_all, mosquitto.port, notes(1, 50))
-        for _ in range(200):
-            if (await stored_counts(url, "outage")).note_ons == 50:
-                break
-            await asyncio.sleep(0.05)
+        await note_ons_stored(url, 50, "outage")
 
         await asyncio.to_thread(own_postgres.pause)
         await asyncio.to_thread(publish_all, mosquitto.port, notes(51, 150))
@@ -71,10 +62,7 @@ async def test_database_outage_loses_nothing(
         assert health["ingest"]["database_errors"] >= 1
 
         await asyncio.to_thread(own_postgres.resume)
-        for _ in range(400):
-            if (await stored_counts(url, "outage")).note_ons >= 150:
-                break
-            await asyncio.sleep(0.05)
+        await note_ons_stored(url, 150, "outage")
         health = (await (await client.get("/api/v1/health")).json())["data"]
     counts = await stored_counts(url, "outage")
     assert counts.note_ons == counts.distinct_note_ons == 150

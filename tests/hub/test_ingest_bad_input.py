@@ -8,12 +8,11 @@ import json
 import logging
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from etude_hub.app import create_app
 from etude_hub.config import HubConfig
 from etude_protocol import MAX_PAYLOAD_BYTES, NoteOn, Topics, encode, utc_now
-from support.checks import stored_counts
+from support.checks import eventually, in_process_hub, stored_counts
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
 
@@ -26,13 +25,6 @@ def note(seq: int, device: str = "bad-input") -> bytes:
     )
 
 
-async def wait_until(predicate: object, timeout: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():  # type: ignore[operator]
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def hub_client(pg_url: str, mosquitto: MosquittoServer) -> TestClient:  # type: ignore[misc]
     config = HubConfig(
@@ -41,13 +33,7 @@ async def hub_client(pg_url: str, mosquitto: MosquittoServer) -> TestClient:  # 
         base_topic="badinput",
         mqtt_client_id="hub-badinput",
     )
-    async with TestServer(create_app(config)) as server, TestClient(server) as client:
-
-        async def connected() -> bool:
-            health = await (await client.get("/api/v1/health")).json()
-            return bool(health["data"]["mqtt"] == "connected")
-
-        await wait_until(connected)
+    async with in_process_hub(config) as client:
         yield client
 
 
@@ -79,7 +65,7 @@ async def test_bad_payloads_are_rejected_counted_and_lose_nothing(
             health = await (await hub_client.get("/api/v1/health")).json()
             return bool(health["data"]["ingest"]["received"] >= len(messages))
 
-        await wait_until(all_seen)
+        await eventually(all_seen, 20, "every message")
 
     health = (await (await hub_client.get("/api/v1/health")).json())["data"]
     assert health["database"] == "ok"
@@ -110,7 +96,7 @@ async def test_redelivered_event_is_stored_once(
     async def stored() -> bool:
         return (await stored_counts(pg_url, "twice")).note_ons == 2
 
-    await wait_until(stored)
+    await eventually(stored, 20, "two stored notes")
     health = (await (await hub_client.get("/api/v1/health")).json())["data"]
     assert health["ingest"]["duplicates"] == 2
     counts = await stored_counts(pg_url, "twice")

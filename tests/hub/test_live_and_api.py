@@ -7,9 +7,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from etude_hub.app import create_app
 from etude_hub.config import HubConfig
 from etude_protocol import (
     Availability,
@@ -21,6 +20,7 @@ from etude_protocol import (
     encode,
     utc_now,
 )
+from support.checks import eventually, in_process_hub
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
 
@@ -85,25 +85,13 @@ async def client(sqlite_url: str, mosquitto: MosquittoServer) -> AsyncIterator[T
         base_topic=NS,
         mqtt_client_id=f"hub-{uuid.uuid4().hex[:8]}",
     )
-    async with TestServer(create_app(config)) as server, TestClient(server) as c:
-        for _ in range(200):
-            if (await (await c.get("/api/v1/health")).json())["data"]["mqtt"] == "connected":
-                break
-            await asyncio.sleep(0.05)
+    async with in_process_hub(config) as c:
         yield c
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: object) -> str:
     return f"sqlite+aiosqlite:///{tmp_path}/hub.db"
-
-
-async def until(predicate: object, timeout: float = 20) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if await predicate():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 async def test_websocket_resumes_from_the_last_seq_it_saw(
@@ -166,7 +154,7 @@ async def test_devices_sessions_and_notes_api(
         reply = await (await client.get(f"/api/v1/devices/{device}")).json()
         return reply["status"] == "ok" and reply["data"]["last_seq"] == 12
 
-    await until(stored)
+    await eventually(stored, 20, "the device's 12 events")
     devices = (await (await client.get("/api/v1/devices")).json())["data"]
     assert [d["id"] for d in devices if d["id"] == device] == [device]
     assert next(d for d in devices if d["id"] == device)["availability"] == "online"

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from etude_hub.app import create_app
+from etude_hub.config import HubConfig
 
 
 @dataclass
@@ -98,3 +104,39 @@ class LiveClient:
                     f"WebSocket client got {len(self.note_on_seqs())} of {expected} notes"
                 )
             await asyncio.sleep(0.1)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout: float = 30, what: str = "a condition"
+) -> None:
+    """Poll an async check until it holds; fail with `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def note_ons_stored(
+    database_url: str, expected: int, device_id: str = "piano-1", timeout: float = 30
+) -> StoredCounts:
+    """Wait until `expected` note-ons of a device are stored; return the final counts."""
+
+    async def enough() -> bool:
+        return (await stored_counts(database_url, device_id)).note_ons >= expected
+
+    await eventually(enough, timeout, f"{expected} stored notes of {device_id}")
+    return await stored_counts(database_url, device_id)
+
+
+@asynccontextmanager
+async def in_process_hub(config: HubConfig) -> AsyncIterator[TestClient]:
+    """The hub from its app factory, served in this process, once MQTT is connected."""
+    async with TestServer(create_app(config)) as server, TestClient(server) as client:
+
+        async def connected() -> bool:
+            health = await (await client.get("/api/v1/health")).json()
+            return bool(health["data"]["mqtt"] == "connected")
+
+        await eventually(connected, 20, "the hub's MQTT connection")
+        yield client
