@@ -57,7 +57,9 @@ async def test_database_outage_loses_nothing(
         await asyncio.to_thread(own_postgres.pause)
         await asyncio.to_thread(publish_all, mosquitto.port, notes(51, 150))
         await asyncio.sleep(1.5)
-        health = (await (await client.get("/api/v1/health")).json())["data"]
+        reply = await client.get("/api/v1/health")
+        assert reply.status == 503
+        health = (await reply.json())["data"]
         assert health["database"].startswith("error")
         assert health["ingest"]["database_errors"] >= 1
 

@@ -18,6 +18,7 @@ async def health(request: web.Request) -> web.Response:
             await session.execute(text("SELECT 1"))
     except Exception as exc:  # report, don't fail the probe itself
         database = f"error: {exc.__class__.__name__}"
+    # 503 tells a load balancer or orchestrator to route around this instance.
     return ok(
         {
             "version": __version__,
@@ -25,5 +26,6 @@ async def health(request: web.Request) -> web.Response:
             "mqtt": "connected" if request.app[MQTT].connected.is_set() else "disconnected",
             "websocket_clients": request.app[LIVE].client_count,
             "ingest": request.app[INGEST_STATS].as_dict(),
-        }
+        },
+        status=200 if database == "ok" else 503,
     )
