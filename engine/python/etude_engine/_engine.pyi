@@ -10,7 +10,7 @@ Nothing is converted silently:
   size → :class:`~etude_engine.exceptions.InvalidConfigError`
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, final
 
 import numpy as np
@@ -20,6 +20,7 @@ __all__ = [
     "MAX_SAMPLE_RATE",
     "MIN_SAMPLE_RATE",
     "SILENCE_FLOOR_DBFS",
+    "Alignment",
     "ChunkFigures",
     "Dynamics",
     "LoudnessFrame",
@@ -30,8 +31,10 @@ __all__ = [
     "PitchCheck",
     "PitchFrame",
     "PitchTrack",
+    "Score",
     "StreamingAnalyser",
     "__version__",
+    "align",
     "analyze_dynamics",
     "check_pitches",
     "detect_onsets",
@@ -516,3 +519,87 @@ def check_pitches(
         a pitch outside 21..=108.
     :raises TypeError: ``pitches`` is not an iterable of ints.
     """
+
+# -- assessment (issue 5) ------------------------------------------------------
+
+class Score:
+    """A score in the engine's compact model: one entry per note, columns of equal length.
+
+    Built by :func:`etude_engine.scores.load_score`; onsets in quarters (``onset_q``) and in
+    seconds at the notated tempo (``onset_s``); ``hand`` 0 = right, 1 = left; ``dynamic`` the
+    loudness the markings ask for on 0–1 (NaN: none). Bad values raise ``InvalidScoreError``.
+    """
+
+    def __new__(
+        cls,
+        pitch: Sequence[int],
+        onset_q: Sequence[float],
+        duration_q: Sequence[float],
+        onset_s: Sequence[float],
+        duration_s: Sequence[float],
+        bar: Sequence[int],
+        beat: Sequence[float],
+        hand: Sequence[int],
+        voice: Sequence[int],
+        grace: Sequence[bool],
+        ornament: Sequence[bool],
+        dynamic: Sequence[float],
+    ) -> Score: ...
+    def __len__(self) -> int: ...
+    @property
+    def onset_count(self) -> int:
+        """Number of distinct onsets (chords count once)."""
+    def primary(self, i: int) -> int:
+        """The note played for note ``i``: itself, or the longest note of its unison."""
+
+class Alignment:
+    """Result of :func:`align`: one entry per score note (per pass, for restarts)."""
+
+    @property
+    def note_score_index(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def note_label(self) -> list[str]:
+        """``"match"``, ``"wrong_pitch"`` or ``"missed"`` per entry."""
+    @property
+    def note_perf_index(self) -> npt.NDArray[np.int64]:
+        """Performed note of each entry, -1 for none."""
+    @property
+    def note_timing_dev_s(self) -> npt.NDArray[np.float64]:
+        """Onset minus the local tempo line, seconds (NaN: none)."""
+    @property
+    def note_duration_ratio(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def note_segment(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def note_is_final(self) -> npt.NDArray[np.bool_]:
+        """True for the last pass through each score note (the one that counts)."""
+    @property
+    def perf_label(self) -> list[str]:
+        """``"match"``, ``"wrong_pitch"`` or ``"extra"`` per performed note."""
+    @property
+    def perf_score_index(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def perf_score_q(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def perf_segment(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def tempo(self) -> dict[str, npt.NDArray[Any]]:
+        """Tempo curve columns: score_q, time_s, qpm, spread_s, segment."""
+    @property
+    def segment_starts(self) -> list[int]: ...
+    def metrics(self) -> dict[str, Any]:
+        """Every figure of docs/assessment.md, with per-hand and per-bar breakdowns."""
+    def __len__(self) -> int: ...
+
+def align(
+    score: Score,
+    pitch: Sequence[int],
+    onset_s: Sequence[float],
+    offset_s: Sequence[float],
+    velocity: Sequence[int],
+    *,
+    jump_cost: float | None = None,
+    sigma_s: float | None = None,
+    gap_cost: float | None = None,
+) -> Alignment:
+    """Aligns performed notes (any order; results use their indices) to ``score``."""

@@ -8,7 +8,9 @@ Hierarchy::
     └── EngineError
         ├── InvalidAudioError (also ValueError)
         │   └── AudioTypeError (also TypeError)
-        └── InvalidConfigError (also ValueError)
+        ├── InvalidConfigError (also ValueError)
+        ├── InvalidScoreError (also ValueError)
+        └── InvalidPerformanceError (also ValueError)
 
 Catch :class:`EngineError` for anything the engine refuses, or the standard
 ``ValueError`` / ``TypeError`` as with any other library.
@@ -21,6 +23,8 @@ __all__ = [
     "EngineError",
     "InvalidAudioError",
     "InvalidConfigError",
+    "InvalidPerformanceError",
+    "InvalidScoreError",
 ]
 
 
@@ -42,3 +46,14 @@ class AudioTypeError(InvalidAudioError, TypeError):
 
 class InvalidConfigError(EngineError, ValueError):
     """A setting is out of range: sample rate, frame size or hop size."""
+
+
+class InvalidScoreError(EngineError, ValueError):
+    """A score cannot be used: a missing, corrupt or unsupported file, or bad note data.
+
+    The message names the file (when there is one) and the problem.
+    """
+
+
+class InvalidPerformanceError(EngineError, ValueError):
+    """A performance cannot be used: an unreadable MIDI file or bad note data."""

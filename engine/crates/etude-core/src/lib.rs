@@ -19,6 +19,7 @@
 //! Planned (later issues, not implemented yet): a top-level `assessment`
 //! module (scoring a performance against a score).
 
+pub mod assessment;
 pub mod audio;
 pub mod error;
 

@@ -11,6 +11,8 @@
 //!   [`engine_err`] maps every core error to one of them.
 //! * Nothing here may panic: every failure is a Python exception.
 
+mod assessment;
+
 mod audio;
 
 use etude_core::audio::{validate_sample_rate, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
@@ -389,5 +391,6 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(levels, m)?)?;
     m.add_function(wrap_pyfunction!(detect_onsets, m)?)?;
     audio::register(m)?;
+    assessment::register(m)?;
     Ok(())
 }

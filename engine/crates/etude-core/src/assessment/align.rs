@@ -1,0 +1,976 @@
+//! Offline alignment of a whole attempt against the score.
+//!
+//! Three passes, all on integer-free, allocation-bounded dynamic programmes:
+//!
+//! 1. **Coarse path.** A DTW-like programme over (score onset group, performed
+//!    note), performed notes in (onset, pitch) order. A note costs nothing in
+//!    a group holding its pitch, `extra_cost` otherwise (half of that in a
+//!    neighbouring group, for chord notes played out of order); skipping
+//!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
+//!    from an earlier bar, a skip ahead) costs `jump_cost` once. Backward
+//!    jumps split the attempt into segments that are aligned apart.
+//! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
+//!    give a time map (score quarters → seconds); for each pitch, the score
+//!    notes and the performed notes of that pitch are matched in order by an
+//!    edit-distance programme whose match cost is the distance to the
+//!    predicted time in units of `sigma_s`, and whose gaps cost `gap_cost`
+//!    (missed / extra). The map is rebuilt from the matches and the pass
+//!    repeated.
+//! 3. **Wrong pitches.** A missed note and an extra note at the same moment
+//!    (within `wrong_pitch_window_s` of the note's predicted time) and within
+//!    `wrong_pitch_semitones` become one wrong pitch.
+//!
+//! Then timing: each onset group's time is compared with a line fitted to
+//! its *neighbours* only (the nearest anchors on each side, same segment), so
+//! a slip is measured against the local tempo and is not absorbed by it.
+
+use super::error::AssessmentError;
+use super::score::{perf_order, PerfNote, Score};
+use super::timing::{fit_line, median, TimeMap};
+
+/// Tuning of [`assess`]; the defaults are what the benchmark measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlignConfig {
+    pub extra_cost: f64,
+    pub miss_cost: f64,
+    pub jump_cost: f64,
+    pub stay_cost: f64,
+    pub sigma_s: f64,
+    pub gap_cost: f64,
+    pub max_dev_s: f64,
+    pub grace_lead_s: f64,
+    pub wrong_pitch_window_s: f64,
+    pub wrong_pitch_semitones: u8,
+    /// Neighbouring onset groups used on each side for the local tempo line.
+    pub tempo_neighbours: usize,
+    /// Passes of pitch-wise matching (each rebuilds the time map).
+    pub passes: usize,
+}
+
+impl Default for AlignConfig {
+    fn default() -> Self {
+        Self {
+            extra_cost: 1.0,
+            miss_cost: 0.6,
+            jump_cost: 3.0,
+            stay_cost: 0.0,
+            sigma_s: 0.1,
+            gap_cost: 2.0,
+            max_dev_s: 1.0,
+            grace_lead_s: 0.1,
+            wrong_pitch_window_s: 0.12,
+            wrong_pitch_semitones: 2,
+            tempo_neighbours: 4,
+            passes: 3,
+        }
+    }
+}
+
+impl AlignConfig {
+    fn validate(&self) -> Result<(), AssessmentError> {
+        let positive = [
+            ("extra_cost", self.extra_cost),
+            ("miss_cost", self.miss_cost),
+            ("jump_cost", self.jump_cost),
+            ("sigma_s", self.sigma_s),
+            ("gap_cost", self.gap_cost),
+            ("max_dev_s", self.max_dev_s),
+        ];
+        for (name, value) in positive {
+            if !value.is_finite() || value <= 0.0 {
+                return Err(AssessmentError::BadParameter { name, value });
+            }
+        }
+        let non_negative = [
+            ("stay_cost", self.stay_cost),
+            ("grace_lead_s", self.grace_lead_s),
+            ("wrong_pitch_window_s", self.wrong_pitch_window_s),
+        ];
+        for (name, value) in non_negative {
+            if !value.is_finite() || value < 0.0 {
+                return Err(AssessmentError::BadParameter { name, value });
+            }
+        }
+        if self.tempo_neighbours == 0 {
+            return Err(AssessmentError::BadParameter {
+                name: "tempo_neighbours",
+                value: 0.0,
+            });
+        }
+        if self.passes == 0 {
+            return Err(AssessmentError::BadParameter {
+                name: "passes",
+                value: 0.0,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What happened to a score note or a performed note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Label {
+    /// Played, right pitch.
+    Match,
+    /// Played at its moment with another pitch (a score note and a performed
+    /// note share the label).
+    WrongPitch,
+    /// Score note not played.
+    Missed,
+    /// Performed note that is in no way in the score.
+    Extra,
+}
+
+impl Label {
+    /// `"match"`, `"wrong_pitch"`, `"missed"`, `"extra"`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Match => "match",
+            Self::WrongPitch => "wrong_pitch",
+            Self::Missed => "missed",
+            Self::Extra => "extra",
+        }
+    }
+}
+
+/// The outcome for one score note in one pass through it (a restart plays
+/// some notes twice: each time is one `NoteResult`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteResult {
+    /// Index into the score's notes.
+    pub score_note: usize,
+    pub label: Label,
+    /// Index into the performed notes as given.
+    pub perf_note: Option<usize>,
+    /// Onset minus the local tempo line's time for this note's onset group,
+    /// in seconds (matched and wrong-pitch notes).
+    pub timing_dev_s: Option<f64>,
+    /// Performed duration over notated duration at the local tempo.
+    pub duration_ratio: Option<f64>,
+    /// Segment (0 = first pass; a restart starts a new one).
+    pub segment: usize,
+    /// `true` for the pass that counts: the last one through this note.
+    pub is_final: bool,
+}
+
+/// The outcome for one performed note.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerfResult {
+    pub label: Label,
+    pub score_note: Option<usize>,
+    /// Where in the score the note falls, in quarters (through the time map).
+    pub score_q: f64,
+    pub segment: usize,
+}
+
+/// One point of the tempo curve: an onset group's time and the local tempo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TempoPoint {
+    pub score_q: f64,
+    pub time_s: f64,
+    /// Quarter notes per minute of the local line.
+    pub qpm: f64,
+    /// Chord spread: last minus first onset of the group's matched notes,
+    /// seconds (0 for a single note).
+    pub spread_s: f64,
+    pub segment: usize,
+}
+
+/// The whole result of [`assess`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// One entry per score note (its final pass) plus one per earlier pass
+    /// of a restarted note that was played; sorted by score position.
+    pub notes: Vec<NoteResult>,
+    /// One entry per performed note, in the caller's order.
+    pub perf: Vec<PerfResult>,
+    pub tempo: Vec<TempoPoint>,
+    /// Performed-note index at which each segment starts, in playing order.
+    pub segment_starts: Vec<usize>,
+}
+
+const INF: f32 = f32::INFINITY;
+
+/// A line through `pts` that ignores outliers: fitted once, then again
+/// without the points further than `max(30 ms, 3 × median residual)` from
+/// it (a neighbour's slip must not bend the line a note is measured
+/// against). Outliers get weight 0 in `pts`.
+fn robust_line(pts: &mut [(f64, f64, f64)], q0: f64) -> Option<(f64, f64)> {
+    let (a, b) = fit_line(pts, q0)?;
+    let mut res: Vec<f64> = pts
+        .iter()
+        .map(|&(q, s, _)| (s - (a + b * (q - q0))).abs())
+        .collect();
+    let limit = (3.0 * median(&mut res.clone())).max(0.03);
+    let mut dropped = false;
+    for (p, r) in pts.iter_mut().zip(res.iter_mut()) {
+        if *r > limit {
+            p.2 = 0.0;
+            dropped = true;
+        }
+    }
+    if !dropped {
+        return Some((a, b));
+    }
+    fit_line(pts, q0).or(Some((a, b)))
+}
+
+/// Stage 1: the group of every performed note (in playing order) and the
+/// segment boundaries.
+fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignConfig) -> Vec<usize> {
+    let groups = score.groups();
+    let g_n = groups.len();
+    let m = order.len();
+    if m == 0 {
+        return Vec::new();
+    }
+    // cum[g]: number of score notes before group g.
+    let mut cum = Vec::with_capacity(g_n + 1);
+    cum.push(0.0f32);
+    for g in groups {
+        let last = *cum.last().unwrap_or(&0.0);
+        cum.push(last + g.notes.len() as f32);
+    }
+    let extra = cfg.extra_cost as f32;
+    let miss = cfg.miss_cost as f32;
+    let jump = cfg.jump_cost as f32;
+    let stay = cfg.stay_cost as f32;
+    // Cost of note `pitch` in group `g` given the group's pitches already
+    // struck in this visit (`used`, a bit per pitch of the group): a pitch
+    // struck twice in one visit is an extra note.
+    let local = |g: usize, pitch: u8, used: u64| -> (f32, u64) {
+        if let Ok(k) = groups[g].pitches.binary_search(&pitch) {
+            let bit = if k < 64 { 1u64 << k } else { 0 };
+            if used & bit == 0 {
+                return (0.0, used | bit);
+            }
+            return (extra, used);
+        }
+        if (g > 0 && groups[g - 1].has_pitch(pitch))
+            || (g + 1 < g_n && groups[g + 1].has_pitch(pitch))
+        {
+            (0.5 * extra, used)
+        } else {
+            (extra, used)
+        }
+    };
+    let mut back = vec![0u32; g_n * m];
+    let mut prev = vec![INF; g_n];
+    let mut cur = vec![INF; g_n];
+    let mut prev_used = vec![0u64; g_n];
+    let mut cur_used = vec![0u64; g_n];
+    let p0 = perf[order[0]].pitch;
+    for g in 0..g_n {
+        let (c, used) = local(g, p0, 0);
+        prev[g] = c + (miss * cum[g]).min(jump);
+        prev_used[g] = used;
+        back[g] = u32::MAX;
+    }
+    for j in 1..m {
+        let pitch = perf[order[j]].pitch;
+        let (mut best, mut best_g) = (INF, 0usize);
+        for (g, &v) in prev.iter().enumerate() {
+            if v < best {
+                best = v;
+                best_g = g;
+            }
+        }
+        let jump_base = best + jump;
+        // adv = min over g' < g of prev[g'] - miss * cum[g' + 1]
+        let (mut adv, mut adv_g) = (INF, 0usize);
+        let row = j * g_n;
+        for g in 0..g_n {
+            let (stay_local, stay_used) = local(g, pitch, prev_used[g]);
+            let mut c = prev[g] + stay + stay_local;
+            let mut used = stay_used;
+            let mut from = g;
+            let (fresh_local, fresh_used) = local(g, pitch, 0);
+            let a = adv + miss * cum[g] + fresh_local;
+            // On a tie, entering the group afresh wins: it leaves more of the
+            // group's notes free for what follows.
+            if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
+                c = a;
+                from = adv_g;
+                used = fresh_used;
+            }
+            if jump_base + fresh_local < c && best_g != g {
+                c = jump_base + fresh_local;
+                from = best_g;
+                used = fresh_used;
+            }
+            cur[g] = c;
+            cur_used[g] = used;
+            back[row + g] = from as u32;
+            let cand = prev[g] - miss * cum[g + 1];
+            if cand < adv {
+                adv = cand;
+                adv_g = g;
+            }
+        }
+        std::mem::swap(&mut prev, &mut cur);
+        std::mem::swap(&mut prev_used, &mut cur_used);
+    }
+    let total = cum[g_n];
+    let (mut end_g, mut best) = (0usize, INF);
+    for (g, &v) in prev.iter().enumerate() {
+        let c = v + (miss * (total - cum[g + 1])).min(jump);
+        if c < best {
+            best = c;
+            end_g = g;
+        }
+    }
+    let mut path = vec![0usize; m];
+    let mut g = end_g;
+    for j in (0..m).rev() {
+        path[j] = g;
+        if j > 0 {
+            g = back[j * g_n + g] as usize;
+        }
+    }
+    path
+}
+
+/// A part of the attempt that moves forward through the score.
+#[derive(Debug, Clone)]
+struct Segment {
+    /// Range of positions in playing order.
+    j0: usize,
+    j1: usize,
+    /// Range of onset groups (inclusive).
+    g0: usize,
+    g1: usize,
+}
+
+fn segments(score: &Score, perf: &[PerfNote], order: &[usize], path: &[usize]) -> Vec<Segment> {
+    let groups = score.groups();
+    let mut out: Vec<Segment> = Vec::new();
+    let mut start = 0;
+    for j in 1..=path.len() {
+        if j == path.len() || path[j] < path[j - 1] {
+            // Group range from the notes whose pitch the group holds.
+            let mut g0 = usize::MAX;
+            let mut g1 = 0;
+            for jj in start..j {
+                let g = path[jj];
+                if groups[g].has_pitch(perf[order[jj]].pitch) {
+                    g0 = g0.min(g);
+                    g1 = g1.max(g);
+                }
+            }
+            if g0 == usize::MAX {
+                g0 = path[start];
+                g1 = path[j - 1];
+            }
+            out.push(Segment {
+                j0: start,
+                j1: j,
+                g0,
+                g1,
+            });
+            start = j;
+        }
+    }
+    out
+}
+
+/// Per-segment matching state.
+struct SegmentMatch {
+    /// For each score note (global index): matched perf position in playing
+    /// order, if any, in this segment.
+    score_to_pos: Vec<Option<usize>>,
+    /// For each position of the segment (offset from `j0`): matched score note.
+    pos_to_score: Vec<Option<usize>>,
+}
+
+fn anchors_from_path(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    path: &[usize],
+    seg: &Segment,
+) -> Anchors {
+    let groups = score.groups();
+    let mut per_group: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    for j in seg.j0..seg.j1 {
+        let g = path[j];
+        let p = &perf[order[j]];
+        if g >= seg.g0 && g <= seg.g1 && groups[g].has_pitch(p.pitch) {
+            // Skip pitches that are only grace notes in the group.
+            let non_grace = groups[g]
+                .notes
+                .iter()
+                .any(|&i| score.notes()[i].pitch == p.pitch && !score.notes()[i].grace);
+            if non_grace {
+                per_group[g - seg.g0].push(p.onset_s);
+            }
+        }
+    }
+    collect_anchors(score, seg, &mut per_group)
+}
+
+/// Time anchors of a segment: the median onset of each onset group with
+/// played notes (for the time map) and the span of those onsets (a rolled or
+/// spread chord is on time anywhere within its span).
+struct Anchors {
+    points: Vec<(f64, f64)>,
+    /// Per group of the segment (offset from `g0`): (first, last) onset.
+    windows: Vec<Option<(f64, f64)>>,
+}
+
+fn collect_anchors(score: &Score, seg: &Segment, per_group: &mut [Vec<f64>]) -> Anchors {
+    let groups = score.groups();
+    let mut points = Vec::new();
+    let mut windows = vec![None; per_group.len()];
+    for (k, v) in per_group.iter_mut().enumerate() {
+        if v.is_empty() {
+            continue;
+        }
+        let m = median(v);
+        // `median` sorted the onsets.
+        windows[k] = Some((v[0], v[v.len() - 1]));
+        points.push((groups[seg.g0 + k].q, m));
+    }
+    Anchors { points, windows }
+}
+
+fn anchors_from_matches(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    sm: &SegmentMatch,
+) -> Anchors {
+    let mut per_group: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    for (k, s) in sm.pos_to_score.iter().enumerate() {
+        if let Some(i) = *s {
+            if !score.notes()[i].grace {
+                let g = score.group_of(i);
+                per_group[g - seg.g0].push(perf[order[seg.j0 + k]].onset_s);
+            }
+        }
+    }
+    collect_anchors(score, seg, &mut per_group)
+}
+
+/// Edit-distance matching of one pitch: `s_times` predicted times of the
+/// score notes (in order), `p_times` onsets of the performed notes.
+/// Returns pairs (score k, perf k).
+fn match_sequence(
+    s_times: &[(f64, f64, f64)],
+    p_times: &[f64],
+    cfg: &AlignConfig,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let a = s_times.len();
+    let b = p_times.len();
+    if a == 0 || b == 0 {
+        return;
+    }
+    let gap = cfg.gap_cost;
+    let w = b + 1;
+    let mut d = vec![0.0f64; (a + 1) * w];
+    // 0 = diagonal (match), 1 = score gap (missed), 2 = perf gap (extra)
+    let mut bt = vec![0u8; (a + 1) * w];
+    for i in 1..=a {
+        d[i * w] = gap * i as f64;
+        bt[i * w] = 1;
+    }
+    for j in 1..=b {
+        d[j] = gap * j as f64;
+        bt[j] = 2;
+    }
+    for i in 1..=a {
+        let (lo, hi, sigma) = s_times[i - 1];
+        for j in 1..=b {
+            let p = p_times[j - 1];
+            let dev = if p < lo {
+                lo - p
+            } else if p > hi {
+                p - hi
+            } else {
+                0.0
+            };
+            let mut best = d[(i - 1) * w + j] + gap;
+            let mut how = 1u8;
+            let e = d[i * w + j - 1] + gap;
+            if e < best {
+                best = e;
+                how = 2;
+            }
+            if dev <= cfg.max_dev_s {
+                let c = d[(i - 1) * w + j - 1] + dev / sigma;
+                if c < best {
+                    best = c;
+                    how = 0;
+                }
+            }
+            d[i * w + j] = best;
+            bt[i * w + j] = how;
+        }
+    }
+    let (mut i, mut j) = (a, b);
+    while i > 0 || j > 0 {
+        match bt[i * w + j] {
+            0 => {
+                out.push((i - 1, j - 1));
+                i -= 1;
+                j -= 1;
+            }
+            1 => i -= 1,
+            _ => j -= 1,
+        }
+    }
+}
+
+fn match_segment(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+) -> SegmentMatch {
+    let groups = score.groups();
+    let notes = score.notes();
+    let mut by_pitch_s: Vec<Vec<usize>> = vec![Vec::new(); 128];
+    for g in &groups[seg.g0..=seg.g1] {
+        for &i in &g.notes {
+            if score.primary(i) == i {
+                by_pitch_s[notes[i].pitch as usize].push(i);
+            }
+        }
+    }
+    let mut by_pitch_p: Vec<Vec<usize>> = vec![Vec::new(); 128];
+    for j in seg.j0..seg.j1 {
+        by_pitch_p[perf[order[j]].pitch as usize].push(j);
+    }
+    let mut sm = SegmentMatch {
+        score_to_pos: vec![None; notes.len()],
+        pos_to_score: vec![None; seg.j1 - seg.j0],
+    };
+    let mut pairs = Vec::new();
+    let mut s_times = Vec::new();
+    let mut p_times = Vec::new();
+    for pitch in 0..128 {
+        let ps = &by_pitch_p[pitch];
+        let ss = &mut by_pitch_s[pitch];
+        if ss.is_empty() || ps.is_empty() {
+            continue;
+        }
+        // In score order; a grace note comes before a main note on its onset.
+        ss.sort_by(|&x, &y| {
+            notes[x]
+                .onset_q
+                .total_cmp(&notes[y].onset_q)
+                .then(notes[y].grace.cmp(&notes[x].grace))
+        });
+        let ss = &by_pitch_s[pitch];
+        s_times.clear();
+        for &i in ss {
+            let n = &notes[i];
+            let (lo, hi) = anchors.windows[score.group_of(i) - seg.g0].unwrap_or_else(|| {
+                let t = map.time_at(n.onset_q);
+                (t, t)
+            });
+            if n.grace {
+                // A grace note falls anywhere between the previous onset and
+                // its main note (an arpeggio written as grace notes can take
+                // seconds).
+                let g = score.group_of(i);
+                let prev = if g > 0 {
+                    map.time_at(groups[g - 1].q)
+                } else {
+                    lo - cfg.grace_lead_s
+                };
+                s_times.push((prev.min(lo - cfg.grace_lead_s), hi, cfg.sigma_s * 2.0));
+            } else {
+                s_times.push((lo, hi, cfg.sigma_s));
+            }
+        }
+        p_times.clear();
+        p_times.extend(ps.iter().map(|&j| perf[order[j]].onset_s));
+        pairs.clear();
+        match_sequence(&s_times, &p_times, cfg, &mut pairs);
+        for &(ks, kp) in &pairs {
+            let i = ss[ks];
+            let j = ps[kp];
+            sm.score_to_pos[i] = Some(j);
+            sm.pos_to_score[j - seg.j0] = Some(i);
+        }
+    }
+    sm
+}
+
+/// Aligns a performance to the score: labels, timing, tempo.
+///
+/// `perf` may be in any order; results refer to its indices.
+///
+/// # Errors
+/// [`AssessmentError::BadPerfNote`] for an unusable performed note,
+/// [`AssessmentError::BadParameter`] for a bad configuration.
+pub fn assess(
+    score: &Score,
+    perf: &[PerfNote],
+    cfg: &AlignConfig,
+) -> Result<Assessment, AssessmentError> {
+    cfg.validate()?;
+    let order = perf_order(perf)?;
+    let groups = score.groups();
+    let notes = score.notes();
+    let path = coarse_path(score, perf, &order, cfg);
+    let segs = segments(score, perf, &order, &path);
+
+    let mut perf_res: Vec<PerfResult> = vec![
+        PerfResult {
+            label: Label::Extra,
+            score_note: None,
+            score_q: 0.0,
+            segment: 0,
+        };
+        perf.len()
+    ];
+    let mut passes: Vec<Vec<NoteResult>> = Vec::new();
+    let mut tempo: Vec<TempoPoint> = Vec::new();
+    let mut segment_starts = Vec::new();
+
+    for (si, seg) in segs.iter().enumerate() {
+        segment_starts.push(seg.j0);
+        let default_spq = score.notated_spq(seg.g0);
+        let mut anchors = anchors_from_path(score, perf, &order, &path, seg);
+        let mut map = TimeMap::new(&anchors.points, default_spq);
+        let mut sm = match_segment(score, perf, &order, seg, &anchors, &map, cfg);
+        for _ in 1..cfg.passes {
+            let next = anchors_from_matches(score, perf, &order, seg, &sm);
+            if next.points.is_empty() {
+                break;
+            }
+            anchors = next;
+            map = TimeMap::new(&anchors.points, default_spq);
+            sm = match_segment(score, perf, &order, seg, &anchors, &map, cfg);
+        }
+        let last = anchors_from_matches(score, perf, &order, seg, &sm);
+        if !last.points.is_empty() {
+            map = TimeMap::new(&last.points, default_spq);
+        }
+
+        // Wrong pitches: a missed and an extra note at the same moment.
+        let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
+        let mut taken = vec![false; seg.j1 - seg.j0];
+        for g in &groups[seg.g0..=seg.g1] {
+            let t = map.time_at(g.q);
+            for &i in &g.notes {
+                if sm.score_to_pos[i].is_some() || notes[i].grace || score.primary(i) != i {
+                    continue;
+                }
+                let mut best: Option<(f64, usize)> = None;
+                let lo = order[seg.j0..seg.j1]
+                    .partition_point(|&o| perf[o].onset_s < t - cfg.wrong_pitch_window_s);
+                for k in lo..(seg.j1 - seg.j0) {
+                    let p = &perf[order[seg.j0 + k]];
+                    if p.onset_s > t + cfg.wrong_pitch_window_s {
+                        break;
+                    }
+                    if sm.pos_to_score[k].is_some() || taken[k] {
+                        continue;
+                    }
+                    let dp = p.pitch.abs_diff(notes[i].pitch);
+                    if dp == 0 || dp > cfg.wrong_pitch_semitones {
+                        continue;
+                    }
+                    let cost =
+                        (p.onset_s - t).abs() / cfg.wrong_pitch_window_s + f64::from(dp) / 4.0;
+                    if best.map_or(true, |(c, _)| cost < c) {
+                        best = Some((cost, k));
+                    }
+                }
+                if let Some((_, k)) = best {
+                    taken[k] = true;
+                    wrong[i] = Some(seg.j0 + k);
+                }
+            }
+        }
+
+        // Local tempo line per onset group (neighbours only) and deviations.
+        let mut group_onsets: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+        for (k, s) in sm.pos_to_score.iter().enumerate() {
+            if let Some(i) = *s {
+                if !notes[i].grace {
+                    group_onsets[score.group_of(i) - seg.g0].push(perf[order[seg.j0 + k]].onset_s);
+                }
+            }
+        }
+        let anchor_list: Vec<(usize, f64, f64)> = group_onsets
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| {
+                let spread = v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    - v.iter().copied().fold(f64::INFINITY, f64::min);
+                (seg.g0 + k, median(v), spread)
+            })
+            .collect();
+        // expected[g - g0]: time of group g from its neighbours' line; spq local.
+        let mut expected: Vec<Option<(f64, f64)>> = vec![None; seg.g1 - seg.g0 + 1];
+        let kn = cfg.tempo_neighbours;
+        let mut pts = Vec::with_capacity(2 * kn + 1);
+        for (ai, &(g, time, spread)) in anchor_list.iter().enumerate() {
+            let q0 = groups[g].q;
+            pts.clear();
+            // 2·kn neighbours, centred where the segment allows it.
+            let n_a = anchor_list.len();
+            let lo = ai.saturating_sub(kn).min(n_a.saturating_sub(2 * kn + 1));
+            let hi = (lo + 2 * kn + 1).min(n_a);
+            for &(gg, tt, _) in &anchor_list[lo..hi] {
+                if gg != g {
+                    pts.push((groups[gg].q, tt, 1.0));
+                }
+            }
+            let fit = robust_line(&mut pts, q0);
+            let (exp_t, spq) = match fit {
+                Some((a, b)) if b > 0.0 => (a, b),
+                _ => (map.time_at(q0), default_spq),
+            };
+            pts.push((q0, time, 1.0));
+            let spq_with = match robust_line(&mut pts, q0) {
+                Some((_, b)) if b > 0.0 => b,
+                _ => spq,
+            };
+            expected[g - seg.g0] = Some((exp_t, spq));
+            tempo.push(TempoPoint {
+                score_q: q0,
+                time_s: time,
+                qpm: 60.0 / spq_with,
+                spread_s: spread,
+                segment: si,
+            });
+        }
+
+        let mut pass = Vec::new();
+        for g in seg.g0..=seg.g1 {
+            for &i in &groups[g].notes {
+                let n = &notes[i];
+                // A unison doubling takes the outcome of the note played for it.
+                let pi = score.primary(i);
+                let (label, pos) = match (sm.score_to_pos[pi], wrong[pi]) {
+                    (Some(j), _) => (Label::Match, Some(j)),
+                    (None, Some(j)) => (Label::WrongPitch, Some(j)),
+                    (None, None) => (Label::Missed, None),
+                };
+                let (mut timing_dev_s, mut duration_ratio) = (None, None);
+                if let Some(j) = pos {
+                    let p = &perf[order[j]];
+                    let (exp_t, spq) =
+                        expected[g - seg.g0].unwrap_or((map.time_at(n.onset_q), default_spq));
+                    if !n.grace {
+                        timing_dev_s = Some(p.onset_s - exp_t);
+                        if n.duration_q > 0.0 {
+                            duration_ratio = Some((p.offset_s - p.onset_s) / (n.duration_q * spq));
+                        }
+                    }
+                    if pi == i {
+                        perf_res[order[j]] = PerfResult {
+                            label,
+                            score_note: Some(i),
+                            score_q: n.onset_q,
+                            segment: si,
+                        };
+                    }
+                }
+                pass.push(NoteResult {
+                    score_note: i,
+                    label,
+                    perf_note: pos.map(|j| order[j]),
+                    timing_dev_s,
+                    duration_ratio,
+                    segment: si,
+                    is_final: false,
+                });
+            }
+        }
+        for j in seg.j0..seg.j1 {
+            let r = &mut perf_res[order[j]];
+            r.segment = si;
+            if r.score_note.is_none() {
+                r.score_q = map.quarter_at(perf[order[j]].onset_s);
+            }
+        }
+        passes.push(pass);
+    }
+
+    // The final pass through each note is the last segment covering it;
+    // earlier passes keep only what was played.
+    let mut final_seg: Vec<Option<usize>> = vec![None; notes.len()];
+    for (si, seg) in segs.iter().enumerate() {
+        for g in &groups[seg.g0..=seg.g1] {
+            for &i in &g.notes {
+                final_seg[i] = Some(si);
+            }
+        }
+    }
+    let mut out: Vec<NoteResult> = Vec::with_capacity(notes.len());
+    for pass in passes {
+        for mut r in pass {
+            if final_seg[r.score_note] == Some(r.segment) {
+                r.is_final = true;
+                out.push(r);
+            } else if r.label != Label::Missed {
+                out.push(r);
+            }
+        }
+    }
+    for (i, f) in final_seg.iter().enumerate() {
+        if f.is_none() {
+            out.push(NoteResult {
+                score_note: i,
+                label: Label::Missed,
+                perf_note: None,
+                timing_dev_s: None,
+                duration_ratio: None,
+                segment: 0,
+                is_final: true,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        let (na, nb) = (&notes[a.score_note], &notes[b.score_note]);
+        na.onset_q
+            .total_cmp(&nb.onset_q)
+            .then(na.pitch.cmp(&nb.pitch))
+            .then(a.score_note.cmp(&b.score_note))
+            .then(a.segment.cmp(&b.segment))
+    });
+    Ok(Assessment {
+        notes: out,
+        perf: perf_res,
+        tempo,
+        segment_starts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assessment::score::ScoreNote;
+
+    /// A melody of `n` quarter notes (pseudo-random pitches in 48..84,
+    /// no pitch twice in a row).
+    fn scale(n: usize) -> Score {
+        let mut x: u32 = 12345;
+        let mut last = 0u8;
+        let mut notes = Vec::new();
+        for k in 0..n {
+            let mut pitch = last;
+            while pitch == last {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                pitch = 48 + ((x >> 16) % 36) as u8;
+            }
+            last = pitch;
+            notes.push(ScoreNote::simple(pitch, k as f64, 1.0));
+        }
+        Score::new(notes).unwrap()
+    }
+
+    fn play(score: &Score, spq: f64) -> Vec<PerfNote> {
+        score
+            .notes()
+            .iter()
+            .map(|n| {
+                PerfNote::new(
+                    n.pitch,
+                    1.0 + n.onset_q * spq,
+                    1.0 + (n.onset_q + 0.9) * spq,
+                    64,
+                )
+            })
+            .collect()
+    }
+
+    fn labels(a: &Assessment) -> Vec<Label> {
+        a.notes
+            .iter()
+            .filter(|r| r.is_final)
+            .map(|r| r.label)
+            .collect()
+    }
+
+    #[test]
+    fn perfect_performance_matches_everything() {
+        let s = scale(24);
+        let a = assess(&s, &play(&s, 0.4), &AlignConfig::default()).unwrap();
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+        assert!(a.perf.iter().all(|p| p.label == Label::Match));
+        for r in &a.notes {
+            assert!(r.timing_dev_s.unwrap().abs() < 1e-9);
+            assert!((r.duration_ratio.unwrap() - 0.9).abs() < 1e-9);
+        }
+        assert!((a.tempo[5].qpm - 150.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn finds_missed_extra_and_wrong_notes() {
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        p.remove(10); // missed: score note 10
+        p[4].pitch += 1; // wrong pitch: score note 4
+        p.push(PerfNote::new(90, 1.0 + 15.5 * 0.4, 1.0 + 15.9 * 0.4, 64)); // extra
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let l = labels(&a);
+        assert_eq!(l[10], Label::Missed);
+        assert_eq!(l[4], Label::WrongPitch);
+        assert_eq!(l.iter().filter(|&&x| x == Label::Match).count(), 22);
+        assert_eq!(a.perf[p.len() - 1].label, Label::Extra);
+        assert_eq!(a.perf[4].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn timing_slip_is_measured_against_local_tempo() {
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        p[12].onset_s += 0.15;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let dev = a
+            .notes
+            .iter()
+            .find(|r| r.score_note == 12)
+            .unwrap()
+            .timing_dev_s
+            .unwrap();
+        assert!((dev - 0.15).abs() < 1e-6, "{dev}");
+    }
+
+    #[test]
+    fn restart_is_matched_twice() {
+        let s = scale(32);
+        let spq = 0.4;
+        // Bars 1-4 (16 notes), then from note 8 again to the end.
+        let mut p: Vec<PerfNote> = Vec::new();
+        for k in 0..16 {
+            let n = &s.notes()[k];
+            p.push(PerfNote::new(
+                n.pitch,
+                k as f64 * spq,
+                k as f64 * spq + 0.3,
+                64,
+            ));
+        }
+        for (step, k) in (8..32).enumerate() {
+            let n = &s.notes()[k];
+            let t = 8.0 + step as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 16]);
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+        assert_eq!(a.notes.len(), 32 + 8);
+    }
+
+    #[test]
+    fn empty_performance_misses_everything() {
+        let s = scale(4);
+        let a = assess(&s, &[], &AlignConfig::default()).unwrap();
+        assert!(labels(&a).iter().all(|&l| l == Label::Missed));
+    }
+}

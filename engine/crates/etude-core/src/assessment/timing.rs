@@ -1,0 +1,133 @@
+//! Time maps between score positions (quarters) and performance time
+//! (seconds), and local tempo fits.
+
+/// A monotone piecewise-linear map from score quarters to seconds, built
+/// from anchor points.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimeMap {
+    q: Vec<f64>,
+    s: Vec<f64>,
+    /// Seconds per quarter used beyond the anchors when there is only one.
+    default_spq: f64,
+}
+
+impl TimeMap {
+    /// `points` must be sorted by quarter; points that would make the map go
+    /// back in time are dropped.
+    pub fn new(points: &[(f64, f64)], default_spq: f64) -> Self {
+        let mut q: Vec<f64> = Vec::with_capacity(points.len());
+        let mut s: Vec<f64> = Vec::with_capacity(points.len());
+        for &(pq, ps) in points {
+            match (q.last(), s.last()) {
+                (Some(&lq), Some(&ls)) if pq <= lq + 1e-9 || ps <= ls => {}
+                _ => {
+                    q.push(pq);
+                    s.push(ps);
+                }
+            }
+        }
+        Self { q, s, default_spq }
+    }
+
+    fn edge_spq(&self, first: bool) -> f64 {
+        let n = self.q.len();
+        if n < 2 {
+            return self.default_spq;
+        }
+        let (a, b) = if first { (0, 1) } else { (n - 2, n - 1) };
+        let spq = (self.s[b] - self.s[a]) / (self.q[b] - self.q[a]);
+        // Clamp the extrapolation slope to a sane range around the notated tempo.
+        spq.clamp(self.default_spq / 4.0, self.default_spq * 4.0)
+    }
+
+    /// Seconds for a score position.
+    pub fn time_at(&self, q: f64) -> f64 {
+        let n = self.q.len();
+        if n == 0 {
+            return q * self.default_spq;
+        }
+        if q <= self.q[0] {
+            return self.s[0] - (self.q[0] - q) * self.edge_spq(true);
+        }
+        if q >= self.q[n - 1] {
+            return self.s[n - 1] + (q - self.q[n - 1]) * self.edge_spq(false);
+        }
+        let i = self.q.partition_point(|&x| x <= q);
+        let (q0, q1, s0, s1) = (self.q[i - 1], self.q[i], self.s[i - 1], self.s[i]);
+        s0 + (q - q0) * (s1 - s0) / (q1 - q0)
+    }
+
+    /// Score position for a time (the inverse map).
+    pub fn quarter_at(&self, t: f64) -> f64 {
+        let n = self.q.len();
+        if n == 0 {
+            return t / self.default_spq;
+        }
+        if t <= self.s[0] {
+            return self.q[0] - (self.s[0] - t) / self.edge_spq(true);
+        }
+        if t >= self.s[n - 1] {
+            return self.q[n - 1] + (t - self.s[n - 1]) / self.edge_spq(false);
+        }
+        let i = self.s.partition_point(|&x| x <= t);
+        let (q0, q1, s0, s1) = (self.q[i - 1], self.q[i], self.s[i - 1], self.s[i]);
+        q0 + (t - s0) * (q1 - q0) / (s1 - s0)
+    }
+}
+
+/// Weighted least-squares line `s = a + b (q - q0)`; returns `(a, b)`.
+pub(crate) fn fit_line(points: &[(f64, f64, f64)], q0: f64) -> Option<(f64, f64)> {
+    let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(q, s, w) in points {
+        let x = q - q0;
+        sw += w;
+        sx += w * x;
+        sy += w * s;
+        sxx += w * x * x;
+        sxy += w * x * s;
+    }
+    if sw <= 0.0 {
+        return None;
+    }
+    let var = sxx - sx * sx / sw;
+    if var <= 1e-12 {
+        return None;
+    }
+    let b = (sxy - sx * sy / sw) / var;
+    let a = (sy - b * sx) / sw;
+    Some((a, b))
+}
+
+/// Median of a small non-empty slice (sorts it).
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        0.5 * (values[n / 2 - 1] + values[n / 2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_interpolates_and_inverts() {
+        let m = TimeMap::new(&[(0.0, 1.0), (2.0, 2.0), (4.0, 4.0)], 0.5);
+        assert!((m.time_at(1.0) - 1.5).abs() < 1e-12);
+        assert!((m.time_at(3.0) - 3.0).abs() < 1e-12);
+        assert!((m.time_at(5.0) - 5.0).abs() < 1e-12);
+        assert!((m.quarter_at(3.0) - 3.0).abs() < 1e-12);
+        assert!((m.quarter_at(1.5) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn line_fit() {
+        let pts = [(0.0, 1.0, 1.0), (1.0, 1.5, 1.0), (2.0, 2.0, 1.0)];
+        let (a, b) = fit_line(&pts, 1.0).unwrap();
+        assert!((a - 1.5).abs() < 1e-12 && (b - 0.5).abs() < 1e-12);
+        assert!(fit_line(&pts[..1], 0.0).is_none());
+    }
+}

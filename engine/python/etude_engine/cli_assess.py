@@ -1,0 +1,74 @@
+"""``etude assess SCORE PERFORMANCE.mid [--json]``: how an attempt went, and what to practise.
+
+Prints the metrics and the feedback, or with ``--json`` one object with ``metrics``, ``bars``,
+``feedback`` and ``alignment`` (shape in ``docs/cli.md``). A missing, corrupt or unsupported
+file is a one-line error on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from etude_engine.exceptions import EngineError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="etude assess",
+        description="Assess a performance (MIDI) against its score "
+        "(MusicXML .musicxml/.xml/.mxl or MIDI).",
+    )
+    p.add_argument("score", help="the score: .musicxml, .xml, .mxl, .mid or .midi")
+    p.add_argument("performance", help="the performance: a MIDI file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def _text(report: dict[str, Any]) -> str:
+    m = report["metrics"]
+    n = m["notes"]
+    lines = [
+        f"overall score    {m['overall_score']:.1f} / 100",
+        f"pitch accuracy   {m['pitch_accuracy']:.3f}   ({n['matched']} right, "
+        f"{n['wrong_pitch']} wrong, {n['missed']} missed, {n['extra']} extra)",
+        f"rhythm accuracy  {m['rhythm_accuracy']:.3f}",
+        f"dynamics range   {m['dynamics_range']:.3f}",
+    ]
+    if m["restarts"]:
+        lines.append(f"restarts         {m['restarts']}")
+    lines.append("")
+    if report["feedback"]:
+        lines.append("what to practise:")
+        lines.extend(f"  {k}. {f['message']}" for k, f in enumerate(report["feedback"], 1))
+    else:
+        lines.append("nothing to single out: well played.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from etude_engine.assess import assess
+    from etude_engine.scores import load_performance, load_score
+
+    try:
+        score = load_score(args.score)
+        perf = load_performance(args.performance)
+        report = assess(score, perf)
+    except EngineError as exc:
+        print(f"etude assess: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(report, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(_text(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

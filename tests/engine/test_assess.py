@@ -1,0 +1,353 @@
+"""Assessment: score import, offline alignment, metrics, feedback and ``etude assess``.
+
+Small synthetic cases assert the behaviour; one real Vienna 4x22 performance (copied to a
+temporary folder) checks the whole path against its ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mido
+import pytest
+
+from etude_engine import (
+    EngineError,
+    InvalidConfigError,
+    InvalidPerformanceError,
+    InvalidScoreError,
+    Score,
+    align,
+)
+from etude_engine.assess import assess, feedback
+from etude_engine.cli_assess import main
+from etude_engine.scores import (
+    Performance,
+    load_performance,
+    load_score,
+    performance_from_notes,
+)
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+
+# A little two-hand piece: right hand quarter-note melody, left hand half notes; 4 bars of 4/4.
+MELODY = [72, 74, 76, 77, 79, 77, 76, 74, 72, 76, 79, 84, 83, 79, 76, 72]
+BASS = [48, 55, 53, 55, 48, 55, 43, 48]
+
+
+def write_score_midi(path: Path, qpm: float = 120.0) -> None:
+    """The piece as a 2-track MIDI score (track 1 right hand, track 2 left hand)."""
+    mid = mido.MidiFile(ticks_per_beat=480)
+    for notes, step in ((MELODY, 480), (BASS, 960)):
+        track = mido.MidiTrack()
+        if not mid.tracks:
+            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm), time=0))
+            track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+        for p in notes:
+            track.append(mido.Message("note_on", note=p, velocity=70, time=0))
+            track.append(mido.Message("note_off", note=p, velocity=0, time=step))
+        mid.tracks.append(track)
+    mid.save(str(path))
+
+
+def write_perf_midi(path: Path, notes: list[tuple[int, float, float, int]]) -> None:
+    """Notes (pitch, onset s, offset s, velocity) as a type-0 MIDI file at 120 bpm."""
+    events = []
+    for p, on, off, v in notes:
+        events.append((on, 1, mido.Message("note_on", note=p, velocity=v)))
+        events.append((off, 0, mido.Message("note_off", note=p, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1]))
+    mid = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    now = 0
+    for t, _, msg in events:
+        tick = round(t * 960)
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    mid.tracks.append(track)
+    mid.save(str(path))
+
+
+def played(spq: float = 0.5) -> list[tuple[int, float, float, int]]:
+    """The piece played evenly: (pitch, onset, offset, velocity)."""
+    notes = [(p, 1.0 + k * spq, 1.0 + (k + 0.9) * spq, 80) for k, p in enumerate(MELODY)]
+    notes += [(p, 1.0 + 2 * k * spq, 1.0 + (2 * k + 1.8) * spq, 60) for k, p in enumerate(BASS)]
+    return notes
+
+
+def perf_of(notes: list[tuple[int, float, float, int]]) -> Performance:
+    return performance_from_notes(
+        [n[0] for n in notes], [n[1] for n in notes], [n[2] for n in notes], [n[3] for n in notes]
+    )
+
+
+@pytest.fixture
+def score_mid(tmp_path: Path) -> Path:
+    path = tmp_path / "piece.mid"
+    write_score_midi(path)
+    return path
+
+
+# -- score import --------------------------------------------------------------
+
+
+def test_midi_score_import(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    assert len(sd) == 24
+    assert sorted(sd.pitch.tolist()) == sorted(MELODY + BASS)
+    assert sd.qpm == pytest.approx(120.0)
+    assert sd.onset_s.max() == pytest.approx(7.5)
+    # Hands from the tracks: the melody is the right hand.
+    right = {int(p) for p, h in zip(sd.pitch, sd.hand, strict=True) if h == 0}
+    assert right == set(MELODY)
+    assert sorted(set(sd.bar.tolist())) == [1, 2, 3, 4]
+    assert len(set(sd.ids)) == len(sd.ids)
+
+
+@needs_data
+def test_musicxml_import_keeps_partitura_ids() -> None:
+    sd = load_score(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml")
+    assert len(sd) == 482
+    assert "n1-1" in sd.ids and "n1-2" in sd.ids
+    assert set(sd.hand.tolist()) == {0, 1}
+    assert sd.qpm == pytest.approx(72.0)
+    chopin = load_score(DATA / "musicxml" / "Chopin_op10_no3.musicxml")
+    # Markings: the piece starts p.
+    assert chopin.dynamic[0] == pytest.approx(0.3)
+    assert chopin.grace.sum() == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("piece.pdf", b"%PDF", "unsupported score format '.pdf'"),
+        ("broken.musicxml", b"<score-partwise><part", "cannot read score"),
+        ("broken.mid", b"MThd\x00\x00", "cannot read score"),
+        ("empty.xml", b"", "cannot read score"),
+    ],
+)
+def test_bad_score_files(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InvalidScoreError) as info:
+        load_score(path)
+    text = str(info.value)
+    assert str(path) in text and message in text
+    assert "\n" not in text
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(InvalidScoreError, match="no such file"):
+        load_score(tmp_path / "nothing.musicxml")
+    with pytest.raises(InvalidPerformanceError, match="no such file"):
+        load_performance(tmp_path / "nothing.mid")
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi at all")
+    with pytest.raises(InvalidPerformanceError, match="not a readable MIDI file"):
+        load_performance(bad)
+
+
+def test_performance_is_sorted_by_onset_then_pitch(tmp_path: Path) -> None:
+    path = tmp_path / "p.mid"
+    write_perf_midi(path, [(64, 1.0, 1.5, 50), (60, 1.0, 1.5, 60), (55, 0.5, 2.0, 70)])
+    perf = load_performance(path)
+    assert perf.pitch.tolist() == [55, 60, 64]
+    assert perf.onset_s.tolist() == pytest.approx([0.5, 1.0, 1.0])
+    assert perf.velocity.tolist() == [70, 60, 50]
+
+
+# -- the engine ----------------------------------------------------------------
+
+
+def test_score_model_validation() -> None:
+    cols: dict[str, Any] = dict(
+        pitch=[60],
+        onset_q=[0.0],
+        duration_q=[1.0],
+        onset_s=[0.0],
+        duration_s=[0.5],
+        bar=[1],
+        beat=[1.0],
+        hand=[0],
+        voice=[1],
+        grace=[False],
+        ornament=[False],
+        dynamic=[math.nan],
+    )
+    assert len(Score(**cols)) == 1
+    with pytest.raises(InvalidScoreError, match="pitch"):
+        Score(**{**cols, "pitch": [200]})
+    with pytest.raises(InvalidScoreError, match="onset_q"):
+        Score(**{**cols, "onset_q": [math.inf]})
+    with pytest.raises(InvalidScoreError, match="no notes"):
+        Score(**{k: [] for k in cols})
+    with pytest.raises(InvalidConfigError, match="column `bar`"):
+        Score(**{**cols, "bar": [1, 2]})
+    assert issubclass(InvalidScoreError, EngineError) and issubclass(InvalidScoreError, ValueError)
+
+
+def test_alignment_labels_and_timing(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    notes = played()
+    notes[3] = (notes[3][0] + 1, *notes[3][1:])  # wrong pitch (a semitone up)
+    del notes[6]  # missed melody note
+    notes.append((90, 1.0 + 9.5 * 0.5, 1.0 + 9.9 * 0.5, 80))  # extra
+    notes[10] = (notes[10][0], notes[10][1] + 0.12, notes[10][2] + 0.12, 80)  # 120 ms late
+    perf = perf_of(notes)
+    a = align(
+        sd.model,
+        perf.pitch.tolist(),
+        perf.onset_s.tolist(),
+        perf.offset_s.tolist(),
+        perf.velocity.tolist(),
+    )
+    final = {
+        sd.ids[int(i)]: lab
+        for i, lab, f in zip(a.note_score_index, a.note_label, a.note_is_final, strict=True)
+        if f
+    }
+    counts = {lab: list(final.values()).count(lab) for lab in set(final.values())}
+    assert counts == {"match": 22, "wrong_pitch": 1, "missed": 1}
+    assert a.perf_label.count("extra") == 1
+    by_note = dict(zip(a.note_score_index.tolist(), a.note_timing_dev_s.tolist(), strict=True))
+    late = [d for d in by_note.values() if not math.isnan(d) and abs(d) > 0.05]
+    # Measured against the neighbours' line: the slip in full, the others barely moved.
+    assert late == [pytest.approx(0.12, abs=1e-6)]
+    m = a.metrics()
+    assert m["pitch_accuracy"] == pytest.approx(22 / 25)
+    assert m["right"]["missed"] == 1 and m["left"]["missed"] == 0
+    assert len(m["bars"]) == 4
+
+
+def test_restart_from_an_earlier_bar_is_matched(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    first = [n for n in played() if n[1] < 1.0 + 8 * 0.5]  # bars 1-2
+    again = [
+        (p, on + 5.0 - 0.5 * 4 + 4.0, off + 5.0 - 0.5 * 4 + 4.0, v)  # from bar 2 on
+        for p, on, off, v in played()
+        if on >= 1.0 + 4 * 0.5
+    ]
+    perf = perf_of(first + again)
+    a = align(
+        sd.model,
+        perf.pitch.tolist(),
+        perf.onset_s.tolist(),
+        perf.offset_s.tolist(),
+        perf.velocity.tolist(),
+    )
+    assert a.perf_label.count("extra") == 0
+    assert len(a.segment_starts) == 2
+    final = [lab for lab, f in zip(a.note_label, a.note_is_final, strict=True) if f]
+    assert final.count("match") == 24
+
+
+def test_bad_performance_values(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    with pytest.raises(InvalidPerformanceError, match="offset_s"):
+        align(sd.model, [60], [1.0], [0.5], [64])
+    with pytest.raises(InvalidPerformanceError, match="velocity"):
+        align(sd.model, [60], [1.0], [1.5], [300])
+    with pytest.raises(InvalidConfigError, match="sigma_s"):
+        align(sd.model, [60], [1.0], [1.5], [64], sigma_s=-1.0)
+
+
+# -- report, feedback and the command ---------------------------------------------
+
+
+def test_feedback_names_bars_and_hand(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    bass_bar3 = {(p, on) for p, on, *_ in played() if p in BASS and 5.0 <= on < 7.0}
+    notes = [n for n in played() if (n[0], n[1]) not in bass_bar3]  # left hand misses bar 3
+    report = assess(sd, perf_of(notes))
+    top = report["feedback"][0]
+    assert top["kind"] == "notes" and top["hand"] == "left" and top["bars"] == [3, 3]
+    assert top["message"].startswith("Bar 3, left hand: 2 missed notes")
+    # Deterministic.
+    assert feedback(report["metrics"], report["bars"]) == report["feedback"]
+
+
+def test_clean_attempt_has_no_note_feedback(score_mid: Path) -> None:
+    sd = load_score(score_mid)
+    report = assess(sd, perf_of(played()))
+    assert report["metrics"]["pitch_accuracy"] == 1.0
+    assert report["metrics"]["rhythm_accuracy"] == 1.0
+    assert [f for f in report["feedback"] if f["kind"] in ("notes", "tempo", "rhythm")] == []
+
+
+def test_cli_json_shape(
+    score_mid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    perf = tmp_path / "take.mid"
+    notes = played()
+    write_perf_midi(perf, [*notes[:5], *notes[6:], (90, 3.2, 3.4, 80)])
+    assert main([str(score_mid), str(perf), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"metrics", "bars", "feedback", "alignment"}
+    assert set(out["metrics"]) >= {
+        "pitch_accuracy",
+        "rhythm_accuracy",
+        "dynamics_range",
+        "overall_score",
+    }
+    for entry in out["alignment"]:
+        assert set(entry) == {"score_note_id", "performance_note", "label", "timing_deviation_ms"}
+        assert entry["label"] in {"match", "wrong_pitch", "missed", "extra"}
+        if entry["performance_note"] is not None:
+            assert set(entry["performance_note"]) == {"index", "pitch", "onset_s"}
+    labels = [e["label"] for e in out["alignment"]]
+    assert labels.count("missed") == 1 and labels.count("extra") == 1
+    extra = next(e for e in out["alignment"] if e["label"] == "extra")
+    assert extra["score_note_id"] is None and extra["performance_note"]["pitch"] == 90
+    # The index counts notes sorted by onset, then pitch.
+    loaded = load_performance(perf)
+    k = extra["performance_note"]["index"]
+    assert int(loaded.pitch[k]) == 90
+
+
+def test_cli_text_and_errors(
+    score_mid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    perf = tmp_path / "take.mid"
+    write_perf_midi(perf, played())
+    assert main([str(score_mid), str(perf)]) == 0
+    assert "pitch accuracy   1.000" in capsys.readouterr().out
+    bad = tmp_path / "bad.musicxml"
+    bad.write_text("<nope")
+    assert main([str(bad), str(perf)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("etude assess: ") and str(bad) in err and "\n" not in err
+
+
+@needs_data
+def test_real_performance_against_ground_truth(tmp_path: Path) -> None:
+    import partitura as pt
+
+    for sub, name in (
+        ("musicxml", "Schubert_D783_no15.musicxml"),
+        ("midi", "Schubert_D783_no15_p01.mid"),
+        ("match", "Schubert_D783_no15_p01.match"),
+    ):
+        shutil.copy(DATA / sub / name, tmp_path / name)
+    sd = load_score(tmp_path / "Schubert_D783_no15.musicxml")
+    perf = load_performance(tmp_path / "Schubert_D783_no15_p01.mid")
+    report = assess(sd, perf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gt_perf, gt = pt.load_match(str(tmp_path / "Schubert_D783_no15_p01.match"))
+    pn = gt_perf.note_array()
+    # Join the MIDI's notes to the match file's on (pitch, onset), as the data README says.
+    key = {(int(n["pitch"]), round(float(n["onset_sec"]), 2)): str(n["id"]) for n in pn}
+    truth = {(a["score_id"], a["performance_id"]) for a in gt if a["label"] == "match"}
+    got = set()
+    for e in report["alignment"]:
+        if e["label"] == "match":
+            p = e["performance_note"]
+            got.add((e["score_note_id"], key.get((p["pitch"], round(p["onset_s"], 2)))))
+    assert len(got & truth) / len(truth) > 0.98
+    assert len(got & truth) / len(got) > 0.98
