@@ -38,7 +38,10 @@ function handle(event) {
     state.latest = Math.max(state.latest, event.session_time); state.latestAt = performance.now();
   }
   if (event.kind === "note_on") {
-    const note = { pitch: event.pitch, velocity: event.velocity, start: event.session_time, end: null };
+    const note = {
+      pitch: event.pitch, velocity: event.velocity, start: event.session_time, end: null,
+      heard: event.origin === "audio",   // estimated from the microphone, not told by MIDI
+    };
     state.notes.push(note);
     const stack = state.open.get(event.pitch) || [];
     stack.push(note); state.open.set(event.pitch, stack);
@@ -69,7 +72,7 @@ function open() {
   socket.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "event") handle(data.event);
-    else if (data.type === "availability") setStatus(data.state);
+    else if (data.type === "availability") { setStatus(data.state); labelDevice(data.device_id, data.state); }
   };
   socket.onclose = () => {
     state.connected = false; setStatus();
@@ -80,6 +83,11 @@ function open() {
 function setStatus(availability) {
   statusEl.textContent = state.connected ? `live${availability ? " · device " + availability : ""}` : "reconnecting…";
   statusEl.className = "status " + (state.connected ? "online" : "offline");
+}
+
+function labelDevice(id, availability) {
+  const option = [...deviceSelect.options].find((o) => o.value === id);
+  if (option) option.textContent = option.textContent.replace(/\([a-z]+\)$/, `(${availability})`);
 }
 
 async function loadDevices() {
@@ -124,7 +132,7 @@ function draw() {
     const end = n.end ?? now;
     if (end < t0) continue;
     const light = 35 + Math.round((n.velocity / 127) * 40);
-    ctx.fillStyle = `hsl(40 90% ${light}%)`;
+    ctx.fillStyle = n.heard ? `hsl(200 80% ${light}%)` : `hsl(40 90% ${light}%)`;
     ctx.fillRect(Math.max(KEYS_WIDTH, x(n.start)), y(n.pitch) + 0.5, Math.max(2, (end - Math.max(n.start, t0)) * pxPerSec), Math.max(1.5, rowH - 1));
   }
   countsEl.textContent = `${state.notes.length} notes · seq ${state.lastSeq}`;
