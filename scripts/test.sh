@@ -20,6 +20,7 @@ step "cargo test" cargo test --workspace --locked --quiet
 step "ruff" uv run --frozen ruff check .
 step "ruff format" uv run --frozen ruff format --check .
 step "mypy" uv run --frozen mypy
+step "engine stubs match the module" uv run --frozen python -m mypy.stubtest etude_engine._engine
 step "protocol docs up to date" uv run --frozen etude protocol docs --check
 step pytest uv run --frozen pytest "$@"
 echo "all tests passed in $(( $(date +%s) - started ))s"

@@ -283,3 +283,13 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(TypeError, match="bool"):
         check_pitches(ok, SR, 0.01, [True])
     assert check_pitches(ok, SR, 0.01, []) == []
+
+
+def test_onsets_do_not_depend_on_the_level(music: Audio) -> None:
+    # The spectrum is normalised by a running level before the log, so 20 dB
+    # (or 40 dB) quieter playing gives the same onsets, within one hop.
+    loud = detect_onsets(music, SR)
+    assert len(loud) == 7
+    for gain in (0.1, 0.01):
+        quiet = detect_onsets((music * gain).astype(np.float32), SR)
+        np.testing.assert_allclose(quiet, loud, rtol=0, atol=256 / SR + 1e-9)

@@ -98,15 +98,15 @@ class ChunkFigures:
 
     @property
     def loudness(self) -> list[LoudnessFrame]:
-        """RMS of each hop completed in this chunk."""
+        """RMS of each 512-sample hop completed in this chunk."""
 
     @property
     def notes(self) -> list[NoteEvent]:
         """Notes whose onset analysis completed in this chunk.
 
-        A note is known ~81 ms after its onset at 44.1 kHz (its analysis frame,
-        4096 samples, must be complete); its end comes later, as a
-        :class:`NoteOff`.
+        A note is known ~93 ms after its onset at 44.1 kHz (its analysis frame,
+        3072 samples starting 1024 after the onset, must be complete); its end
+        comes later, as a :class:`NoteOff`.
         """
 
     @property
@@ -355,7 +355,7 @@ class StreamingAnalyser:
     :param sample_rate: Hz, ``MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE``.
     :param frame_size: FFT frame in samples (even, 64..=65536).
     :param hop_size: samples between frames (1..=frame_size); onset times are
-        quantised to it.
+        quantised to it (loudness frames stay 512 samples).
     :raises InvalidConfigError: for an out-of-range argument.
     """
 
@@ -363,7 +363,7 @@ class StreamingAnalyser:
         cls,
         sample_rate: int,
         frame_size: int = 1024,
-        hop_size: int = 512,
+        hop_size: int = 256,
         *,
         pitch: bool = True,
         notes: bool = True,
@@ -413,7 +413,7 @@ class StreamingAnalyser:
 
     @property
     def latency_samples(self) -> int:
-        """Delay between an onset and its report: ``frame_size // 2 + hop_size``."""
+        """Delay between an onset and its report: ``frame_size // 2`` (no look-ahead)."""
 
 def levels(samples: npt.NDArray[np.float32]) -> tuple[float, float]:
     """RMS and peak level of a buffer: ``(rms_dbfs, peak_dbfs)``.
@@ -430,14 +430,16 @@ def detect_onsets(
     sample_rate: int,
     *,
     frame_size: int = 1024,
-    hop_size: int = 512,
+    hop_size: int = 256,
 ) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Onset times of a whole buffer, in seconds, ascending (float64 array).
 
-    Spectral flux with an adaptive threshold; the same result as streaming the
-    buffer through a :class:`StreamingAnalyser`. No onset is reported in the
-    first ~0.13 s (the threshold's warm-up) nor in the last
-    ``frame_size // 2 + hop_size`` samples (no look-ahead left there).
+    Level-normalised spectral flux (running level and per-bin noise floor,
+    SuperFlux-style maximum filter) with an adaptive threshold, decided as
+    soon as a frame is complete; the same result as streaming the buffer
+    through a :class:`StreamingAnalyser`. No onset is reported in the first
+    ~0.21 s (the threshold's warm-up) nor in the last ``frame_size // 2``
+    samples (their frame is not complete).
     Releases the GIL while it works.
 
     :raises AudioTypeError: ``samples`` is not a float32 ndarray.
@@ -450,10 +452,10 @@ def detect_pitch(
     sample_rate: int,
     *,
     frame_size: int | None = None,
-    hop_size: int | None = None,
+    hop_size: int = 512,
     fmin: float | None = None,
     fmax: float | None = None,
-    threshold: float | None = None,
+    threshold: float = 0.15,
 ) -> PitchTrack:
     """Monophonic pitch (YIN) of a whole buffer, one frame per hop.
 
@@ -472,7 +474,7 @@ def transcribe(
     sample_rate: int,
     *,
     frame_size: int | None = None,
-    max_polyphony: int | None = None,
+    max_polyphony: int = 8,
     relative_threshold: float | None = None,
     floor_ratio: float | None = None,
     reference_dbfs: float | None = None,
@@ -482,8 +484,8 @@ def transcribe(
     At each onset, the spectrum after it minus the one before it is searched
     for piano pitches by harmonic sum with iterative subtraction. The same
     notes as streaming the buffer through :class:`StreamingAnalyser`.
-    ``frame_size`` (default ~93 ms: 4096 at 44.1 kHz) trades latency for low
-    notes: 8192 is better off line. Releases the GIL.
+    ``frame_size`` (default ~70 ms: 3072 at 44.1 kHz, starting a third of it,
+    at most 1024 samples, after the onset) trades latency for low notes. Releases the GIL.
 
     :raises AudioTypeError: ``samples`` is not a float32 ndarray.
     :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
@@ -522,6 +524,7 @@ def check_pitches(
 
 # -- assessment (issue 5) ------------------------------------------------------
 
+@final
 class Score:
     """A score in the engine's compact model: one entry per note, columns of equal length.
 
@@ -552,6 +555,7 @@ class Score:
     def primary(self, i: int) -> int:
         """The note played for note ``i``: itself, or the longest note of its unison."""
 
+@final
 class Alignment:
     """Result of :func:`align`: one entry per score note (per pass, for restarts)."""
 

@@ -250,7 +250,7 @@ impl StreamingAnalyser {
     #[new]
     #[pyo3(
         signature = (sample_rate, frame_size = None, hop_size = None, *, pitch = true, notes = true),
-        text_signature = "(sample_rate, frame_size=1024, hop_size=512, *, pitch=True, notes=True)"
+        text_signature = "(sample_rate, frame_size=1024, hop_size=256, *, pitch=True, notes=True)"
     )]
     fn new(
         sample_rate: &Bound<'_, PyAny>,
@@ -349,7 +349,7 @@ fn levels(samples: &Bound<'_, PyAny>) -> PyResult<(f64, f64)> {
 #[pyfunction]
 #[pyo3(
     signature = (samples, sample_rate, *, frame_size = None, hop_size = None),
-    text_signature = "(samples, sample_rate, *, frame_size=1024, hop_size=512)"
+    text_signature = "(samples, sample_rate, *, frame_size=1024, hop_size=256)"
 )]
 fn detect_onsets<'py>(
     samples: &Bound<'py, PyAny>,

@@ -3,13 +3,15 @@
 //! Feed it chunks of any size as they arrive; each call returns the chunk's
 //! levels and every event that became known during it: onsets (see
 //! [`onset`](super::onset) for the latency), pitch frames
-//! ([`pitch`](super::pitch)), loudness per hop, and the notes, note ends,
-//! onset loudness and score-informed checks of [`notes`](super::notes).
+//! ([`pitch`](super::pitch)), loudness per 512-sample hop, and the notes,
+//! note ends, onset loudness and score-informed checks of
+//! [`notes`](super::notes).
 //!
-//! Internally each chunk is cut at the onset hop grid (absolute sample
-//! positions), and every analysis acts only on samples it has seen, in the
-//! order of their positions: the events are the same for any chunking, and
-//! the same as [`analyse`] on the whole buffer.
+//! Internally each chunk is cut at the onset hop grid and the
+//! [`LOUDNESS_HOP`] grid (absolute sample positions), and every analysis acts
+//! only on samples it has seen, in the order of their positions: the events
+//! are the same for any chunking, and the same as [`analyse`] on the whole
+//! buffer.
 
 use super::levels::{amplitude_to_dbfs, levels_unchecked};
 use super::notes::{
@@ -24,7 +26,7 @@ use crate::error::Result;
 /// Which analyses a [`StreamingAnalyser`] runs, and their settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnalyserConfig {
-    /// Onset detection (always on); its hop is also the loudness hop.
+    /// Onset detection (always on).
     pub onset: OnsetConfig,
     /// Pitch tracking, if any.
     pub pitch: Option<PitchConfig>,
@@ -48,7 +50,10 @@ impl AnalyserConfig {
     }
 }
 
-/// Loudness of one hop of the stream.
+/// Samples per loudness frame ([`LoudnessFrame`]), whatever the onset hop.
+pub const LOUDNESS_HOP: usize = 512;
+
+/// Loudness of one [`LOUDNESS_HOP`]-sample hop of the stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LoudnessFrame {
     /// First sample of the hop.
@@ -166,11 +171,12 @@ impl StreamingAnalyser {
             notes: NoteOutput::default(),
         };
         let hop = self.config.onset.hop_size as u64;
+        let lhop = LOUDNESS_HOP as u64;
         let sr = f64::from(self.onsets.sample_rate());
         let mut rest = chunk;
         while !rest.is_empty() {
-            // Cut at the next multiple of the hop.
-            let to_boundary = hop - self.samples_seen % hop;
+            // Cut at the next multiple of the onset hop or the loudness hop.
+            let to_boundary = (hop - self.samples_seen % hop).min(lhop - self.samples_seen % lhop);
             let take = usize::try_from(to_boundary)
                 .unwrap_or(usize::MAX)
                 .min(rest.len());
@@ -194,12 +200,12 @@ impl StreamingAnalyser {
                 self.hop_energy += f64::from(x) * f64::from(x);
             }
             self.samples_seen += take as u64;
-            if self.samples_seen % hop == 0 {
-                let start = self.samples_seen - hop;
+            if self.samples_seen % lhop == 0 {
+                let start = self.samples_seen - lhop;
                 figures.loudness.push(LoudnessFrame {
                     sample: start,
-                    time: (start as f64 + hop as f64 / 2.0) / sr,
-                    rms_dbfs: amplitude_to_dbfs((self.hop_energy / hop as f64).sqrt()),
+                    time: (start as f64 + lhop as f64 / 2.0) / sr,
+                    rms_dbfs: amplitude_to_dbfs((self.hop_energy / lhop as f64).sqrt()),
                 });
                 self.hop_energy = 0.0;
             }
@@ -392,7 +398,7 @@ mod tests {
             let flagged = figs.iter().filter(|f| f.onset()).count();
             assert!(flagged <= batch.len() && flagged > 0);
             let frames: usize = figs.iter().map(|f| f.frames).sum();
-            assert_eq!(frames, (signal.len() - 1024) / 512 + 1);
+            assert_eq!(frames, (signal.len() - 1024) / 256 + 1);
         }
     }
 
@@ -423,7 +429,7 @@ mod tests {
         let mut a = StreamingAnalyser::new(48_000, OnsetConfig::with_sizes(2048, 256)).unwrap();
         assert_eq!(a.sample_rate(), 48_000);
         assert_eq!(a.onset_config().frame_size, 2048);
-        assert_eq!(a.onset_latency_samples(), 1024 + 256);
+        assert_eq!(a.onset_latency_samples(), 1024);
         a.process(&signal[..5000]).unwrap();
         assert_eq!(a.samples_seen(), 5000);
         a.reset();

@@ -8,7 +8,8 @@
 //!
 //! 1. Two Hann-windowed magnitude spectra of `frame_size` samples (~46 ms):
 //!    *before*, ending `before_gap` samples before `s`, and *after*, starting
-//!    `lead` samples before `s`. The *new* sound is the rectified difference
+//!    `delay` samples after `s` (past the attack, whose broadband noise
+//!    would otherwise read as spurious notes). The *new* sound is the rectified difference
 //!    `R = max(0, after − before)`: notes still ringing and steady room
 //!    noise cancel out, repeated notes count only by what they add.
 //! 2. Harmonic-sum salience of each piano pitch on `R`: the sum over its
@@ -35,11 +36,11 @@
 //! found and a confidence `s / (s + threshold)` (0.5 at the threshold).
 //!
 //! Notes of an onset are reported when its *after* frame is complete:
-//! `frame_size − lead` samples after the onset (~40 ms at 44.1 kHz).
+//! `frame_size + delay` samples after the onset (93 ms at 44.1 kHz).
 
 use std::collections::VecDeque;
 
-use super::frames::{midi_to_hz, pow2_frame, SampleRing, Spectrum};
+use super::frames::{midi_to_hz, SampleRing, Spectrum};
 use super::levels::amplitude_to_dbfs;
 use super::onset::{Onset, MAX_FRAME_SIZE, MIN_FRAME_SIZE};
 use super::{validate_sample_rate, validate_samples};
@@ -55,8 +56,9 @@ pub const PIANO_HIGHEST: u8 = 108;
 pub struct NoteConfig {
     /// Spectrum frame, samples (even, `MIN_FRAME_SIZE..=MAX_FRAME_SIZE`).
     pub frame_size: usize,
-    /// The *after* frame starts this many samples before the onset.
-    pub lead: usize,
+    /// The *after* frame starts this many samples after the onset (past the
+    /// attack's broadband noise, which otherwise reads as spurious high notes).
+    pub delay: usize,
     /// The *before* frame ends this many samples before the onset.
     pub before_gap: usize,
     /// Lowest and highest MIDI pitch considered.
@@ -93,15 +95,13 @@ pub struct NoteConfig {
 }
 
 impl NoteConfig {
-    /// Defaults for a sample rate: a ~93 ms frame (4096 samples at 44.1 and
-    /// 48 kHz), the piano's 88 keys, up to 8 notes per onset.
+    /// Defaults for a sample rate: a ~70 ms frame (3072 samples at 44.1 kHz,
+    /// a multiple of 256) starting a third of it after the onset, so that
+    /// notes are known 93 ms after their onset; the piano's 88 keys, up to 8
+    /// notes per onset.
     pub fn for_rate(sample_rate: u32) -> Self {
-        Self::with_frame(pow2_frame(
-            0.0929,
-            sample_rate,
-            MIN_FRAME_SIZE,
-            MAX_FRAME_SIZE,
-        ))
+        let frames = (0.0697 * f64::from(sample_rate) / 256.0).round().max(1.0);
+        Self::with_frame(((frames as usize) * 256).clamp(MIN_FRAME_SIZE, MAX_FRAME_SIZE))
     }
 
     /// The defaults with another frame size (longer frames resolve low notes
@@ -109,7 +109,9 @@ impl NoteConfig {
     pub fn with_frame(frame_size: usize) -> Self {
         Self {
             frame_size,
-            lead: frame_size / 8,
+            // 1024 samples is 23 ms at 44.1 kHz: past the attack, even for the
+            // long frames of off-line use.
+            delay: (frame_size / 3).min(1024),
             before_gap: frame_size * 3 / 8,
             lowest_pitch: PIANO_LOWEST,
             highest_pitch: PIANO_HIGHEST,
@@ -139,8 +141,8 @@ impl NoteConfig {
             return Err(EngineError::BadFrameSize { frame_size: n });
         }
         let bad = |name, value: f64| Err(EngineError::BadParameter { name, value });
-        if self.lead >= n {
-            return bad("lead", self.lead as f64);
+        if self.delay > MAX_FRAME_SIZE {
+            return bad("delay", self.delay as f64);
         }
         if self.before_gap > n {
             return bad("before_gap", self.before_gap as f64);
@@ -179,7 +181,7 @@ impl NoteConfig {
 
     /// Samples after an onset until its notes are known.
     pub fn latency_samples(&self) -> usize {
-        self.frame_size - self.lead
+        self.frame_size + self.delay
     }
 
     /// Estimated MIDI velocity (1..=127) of a note at `level_dbfs`.
@@ -358,7 +360,7 @@ impl NoteModel {
         ring.copy_to(s - self.config.before_gap as i64 - n, &mut self.frame);
         self.before
             .copy_from_slice(self.spectrum.compute(&self.frame));
-        ring.copy_to(s - self.config.lead as i64, &mut self.frame);
+        ring.copy_to(s + self.config.delay as i64, &mut self.frame);
         let rms = (self
             .frame
             .iter()
@@ -472,10 +474,17 @@ impl NoteModel {
             .iter()
             .map(|p| p.weights.iter().sum::<f64>())
             .collect();
-        let threshold = |first: Option<f64>, i: usize| {
+        // The prior lowers an expected pitch's threshold only if neither
+        // semitone neighbour is 1.5 times as salient: otherwise its
+        // salience is most likely a neighbour's partials (a wrong note a
+        // semitone away, or leakage from one), not its own.
+        let threshold = |first: Option<f64>, i: usize, salience: &[f64]| {
             let floor = floor * weight_sums[i];
             let base = first.map_or(floor, |f| floor.max(cfg.relative_threshold * f));
-            if is_expected(i) {
+            let s = salience[i];
+            let dominated = (i > 0 && salience[i - 1] > 1.5 * s)
+                || salience.get(i + 1).is_some_and(|&n| n > 1.5 * s);
+            if is_expected(i) && !dominated {
                 base * cfg.prior
             } else {
                 base
@@ -490,7 +499,7 @@ impl NoteModel {
                 if taken[i] {
                     continue;
                 }
-                let ratio = s / threshold(first, i);
+                let ratio = s / threshold(first, i, &self.salience);
                 if best.map_or(true, |(_, r)| ratio > r) {
                     best = Some((i, ratio));
                 }
@@ -498,7 +507,7 @@ impl NoteModel {
             for c in &mut checks {
                 let i = usize::from(c.0.saturating_sub(lowest));
                 if c.2.is_none() && i < self.salience.len() && !taken[i] {
-                    let ratio = self.salience[i] / threshold(first, i);
+                    let ratio = self.salience[i] / threshold(first, i, &self.salience);
                     c.1 = ratio / (1.0 + ratio);
                 }
             }
@@ -607,7 +616,8 @@ impl NoteTracker {
         config.validate()?;
         let n = config.frame_size;
         // Oldest sample needed: the before frame of an onset confirmed late.
-        let capacity = n + config.before_gap + onset_latency.max(n) + 2 * max_chunk + n;
+        let capacity =
+            n + config.before_gap + onset_latency.max(n) + 2 * max_chunk + n + config.delay;
         Ok(Self {
             model: NoteModel::new(sample_rate, config),
             ring: SampleRing::new(capacity),
@@ -900,8 +910,10 @@ mod tests {
             (65, 20),
         ];
         let hits = want.iter().filter(|w| found.contains(w)).count();
-        // At most one inner voice of the four-note chord may be masked.
-        assert!(hits >= 7, "{found:?}");
+        // At most two voices of the four-note chord may be masked or misread
+        // by a semitone: its tones decay with an 80 ms time constant, and the
+        // after frame starts 23 ms past the onset.
+        assert!(hits >= 6, "{found:?}");
         assert!(found.contains(&(60, 5)) && found.contains(&(48, 12)));
         assert!(found.len() <= 9, "{found:?}");
         assert_eq!(a.onset_levels.len(), 3);
@@ -982,8 +994,8 @@ mod tests {
     fn config_errors() {
         let c = NoteConfig::for_rate(SR);
         assert!(c.validate().is_ok());
-        assert_eq!(c.frame_size, 4096);
-        assert_eq!(NoteConfig::for_rate(16_000).frame_size, 2048);
+        assert_eq!(c.frame_size, 3072);
+        assert_eq!(NoteConfig::for_rate(16_000).frame_size, 1024);
         let bad = |c: NoteConfig| c.validate().unwrap_err();
         assert!(matches!(
             bad(NoteConfig { frame_size: 7, ..c }),
@@ -1010,8 +1022,11 @@ mod tests {
             }
         ));
         assert!(matches!(
-            bad(NoteConfig { lead: 5000, ..c }),
-            EngineError::BadParameter { name: "lead", .. }
+            bad(NoteConfig {
+                delay: 100_000,
+                ..c
+            }),
+            EngineError::BadParameter { name: "delay", .. }
         ));
     }
 }
