@@ -23,15 +23,18 @@ __all__ = [
     "Alignment",
     "ChunkFigures",
     "Dynamics",
+    "FollowStep",
     "LoudnessFrame",
     "Note",
     "NoteEvent",
     "NoteOff",
     "OnsetLevel",
+    "PieceIndex",
     "PitchCheck",
     "PitchFrame",
     "PitchTrack",
     "Score",
+    "ScoreFollower",
     "StreamingAnalyser",
     "__version__",
     "align",
@@ -607,3 +610,94 @@ def align(
     gap_cost: float | None = None,
 ) -> Alignment:
     """Aligns performed notes (any order; results use their indices) to ``score``."""
+
+@final
+class FollowStep:
+    """What :class:`ScoreFollower` says about one performed note (immutable)."""
+
+    @property
+    def index(self) -> int:
+        """The performed note's number (0 for the first note pushed)."""
+    @property
+    def score_note(self) -> int | None:
+        """Index of the score note it plays, or None: extra."""
+    @property
+    def label(self) -> str:
+        """``"match"`` or ``"extra"``."""
+    @property
+    def bar(self) -> int | None:
+        """Score position: bar as printed (None before anything was recognised)."""
+    @property
+    def beat(self) -> float | None:
+        """Beat within the bar, from 1."""
+    @property
+    def score_q(self) -> float | None:
+        """Quarters from the start of the unfolded score."""
+    @property
+    def score_s(self) -> float | None:
+        """Seconds at the notated tempo."""
+    @property
+    def cost(self) -> float:
+        """Cost of the match (0: as expected; NaN: extra or a jump)."""
+    @property
+    def jumped(self) -> bool:
+        """The follower jumped here (a restart from an earlier bar, a skip ahead)."""
+    @property
+    def revised(self) -> list[tuple[int, int]]:
+        """Earlier notes re-matched by that jump: (performed index, score note)."""
+    @property
+    def qpm(self) -> float:
+        """Current local tempo, quarters per minute."""
+
+@final
+class ScoreFollower:
+    """Causal score follower: :meth:`push` one performed note at a time, in playing order.
+
+    Bounded work per note (a window of onsets ahead, a few restart candidates from a pitch
+    trigram index when lost). Robust to wrong, missed and extra notes, rolled chords,
+    rubato, pauses, restarts and skips. See docs/assessment.md.
+    """
+
+    def __new__(
+        cls,
+        score: Score,
+        *,
+        window: int | None = None,
+        max_cost: float | None = None,
+        skip_cost: float | None = None,
+    ) -> ScoreFollower: ...
+    def push(self, pitch: int, onset_s: float, velocity: int = 64) -> FollowStep:
+        """Follows one note; ``InvalidPerformanceError`` for a bad pitch, velocity or onset.
+
+        Onsets earlier than the previous one count as simultaneous with it."""
+    def reset(self) -> None:
+        """Forgets the attempt: the next note starts a new one."""
+    @property
+    def position(self) -> tuple[int, float, float] | None:
+        """Current (bar, beat, score_q), None before anything was recognised."""
+    @property
+    def qpm(self) -> float: ...
+    @property
+    def notes_seen(self) -> int: ...
+
+@final
+class PieceIndex:
+    """Library index for piece recognition (pitch-interval n-grams, then local alignment)."""
+
+    def __new__(
+        cls,
+        *,
+        ngram: int | None = None,
+        max_query_notes: int | None = None,
+        chord_window_s: float | None = None,
+        candidates: int | None = None,
+    ) -> PieceIndex: ...
+    def add_piece(self, pitch: Sequence[int], onset_q: Sequence[float], bar: Sequence[int]) -> int:
+        """Adds a piece's notes; returns its index (pieces are numbered in order)."""
+    def rank(self, pitch: Sequence[int], onset_s: Sequence[float]) -> list[dict[str, Any]]:
+        """Verified candidates for where the notes start, best first: ``piece``, ``bar``,
+        ``onset_q``, ``group``, ``confidence`` (0 … 1), ``transposition``, ``votes``."""
+    @property
+    def size(self) -> tuple[int, int]:
+        """Distinct keys and postings held."""
+    def __len__(self) -> int: ...

@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("score", help="the score: .musicxml, .xml, .mxl, .mid or .midi")
     p.add_argument("performance", help="the performance: a MIDI file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--exercise",
+        metavar="OUT_DIR",
+        help="write the bars to practise (the first feedback item's) as MIDI and MusicXML here",
+    )
+    p.add_argument("--tempo", type=float, help="exercise tempo, %% of the notated (default: 70)")
+    p.add_argument("--hand", choices=("left", "right", "both"), help="exercise hand")
+    p.add_argument("--bars", help="exercise bars, e.g. 12-14 (default: from the feedback)")
     return p
 
 
@@ -59,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         score = load_score(args.score)
         perf = load_performance(args.performance)
         report = assess(score, perf)
+        if args.exercise:
+            from etude_engine.practice import exercise_for_cli
+
+            report["exercise"] = exercise_for_cli(score, report, args)
     except EngineError as exc:
         print(f"etude assess: {exc}", file=sys.stderr)
         return 2
@@ -67,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         print(_text(report))
+        if report.get("exercise"):
+            ex = report["exercise"]
+            print(f"\nexercise: {ex['midi']}\n          {ex['musicxml']}")
+        elif args.exercise:
+            print("\nno exercise written: nothing to practise (give --bars to choose)")
     return 0
 
 

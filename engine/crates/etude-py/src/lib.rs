@@ -15,6 +15,10 @@ mod assessment;
 
 mod audio;
 
+mod follow;
+
+mod recognize;
+
 use etude_core::audio::{validate_sample_rate, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 use etude_core::{
     AnalyserConfig, EngineError as CoreError, NoteConfig, OnsetConfig, PitchConfig,
@@ -392,5 +396,7 @@ fn _engine(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect_onsets, m)?)?;
     audio::register(m)?;
     assessment::register(m)?;
+    follow::register(m)?;
+    recognize::register(m)?;
     Ok(())
 }

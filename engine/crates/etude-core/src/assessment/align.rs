@@ -58,7 +58,7 @@ impl Default for AlignConfig {
             gap_cost: 2.0,
             max_dev_s: 1.0,
             grace_lead_s: 0.1,
-            wrong_pitch_window_s: 0.12,
+            wrong_pitch_window_s: 0.25,
             wrong_pitch_semitones: 2,
             tempo_neighbours: 4,
             passes: 3,

@@ -10,8 +10,14 @@
 //! * [`metrics`](mod@metrics) — pitch/rhythm accuracy, dynamics range and the overall
 //!   score, per bar and per hand ([`Metrics`]).
 //!
-//! Planned (issue 5, not built yet): the causal score follower, piece
-//! recognition with an index, and free-play figures.
+//! * [`follow`] — the causal score follower: one call per performed note,
+//!   bounded work, restarts and skips found through a pitch-trigram index.
+//! * [`recognize`] — piece recognition: an inverted index of
+//!   transposition-invariant n-grams, candidate voting, then a short local
+//!   alignment to verify the piece and find the bar.
+//!
+//! Free-play figures (no score) are in Python (`etude_engine.freeplay`): they are
+//! one linear pass over the notes.
 //!
 //! Nothing here touches the file system or panics on user data; errors are
 //! [`AssessmentError`]. The coarse path keeps one `u32` back-pointer per
@@ -19,7 +25,9 @@
 
 pub mod align;
 pub mod error;
+pub mod follow;
 pub mod metrics;
+pub mod recognize;
 pub mod score;
 mod timing;
 

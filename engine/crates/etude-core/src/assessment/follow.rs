@@ -1,0 +1,866 @@
+//! The online score follower: causal, one call per performed note.
+//!
+//! State: the current onset group `c` (the furthest group matched in this
+//! pass), the time its first note was struck, and a local tempo (seconds per
+//! quarter) from the last few matched groups. For each incoming note:
+//!
+//! 1. **Local window.** Every onset group from `c - 2` to `c + window` that
+//!    holds the note's pitch, not yet struck in this pass, is a candidate.
+//!    Its cost: for `c` itself, the chord spread so far; for an earlier
+//!    group, a late chord note; for a later group, the groups skipped over
+//!    (`skip_cost` each) plus the timing against the local tempo — arriving
+//!    *early* costs a lot (`early_weight` × log ratio: the note belongs to a
+//!    nearer group), arriving *late* costs little and is capped (rubato, a
+//!    pause before resuming). The cheapest candidate under `max_cost` is the
+//!    match; otherwise the note is extra and the position stays.
+//! 2. **Restart candidates.** Notes that were extra or only matched at a
+//!    cost above `lost_cost` (a skip) are *doubtful*; the recent notes from
+//!    the first doubtful one on (at most `max_lost`) are kept. On a doubtful
+//!    note with another one among them, the last three pitches are looked up
+//!    in an index of score pitch trigrams (notes of one or two neighbouring
+//!    onset groups, chord notes in any order), at most `max_candidates`
+//!    positions, nearest first; each is checked by walking the recent notes
+//!    back through the score. The best one that explains at least three,
+//!    three quarters of them and two more than the current track (or the
+//!    score just around the current position) does, over
+//!    two onsets or more and with a plausible tempo, becomes the new position
+//!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
+//!    and the earlier notes it explains are reported as revised.
+//!
+//! Work per note is bounded: `window + 3` groups locally, and at most
+//! `max_candidates × max_lost` group look-ups when lost.
+
+use std::collections::HashMap;
+
+use super::error::AssessmentError;
+use super::score::Score;
+
+/// Tuning of [`Follower`]; the defaults are what the benchmark measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowConfig {
+    /// Onset groups ahead of the current one searched for each note.
+    pub window: usize,
+    /// A note whose best candidate costs more is extra.
+    pub max_cost: f64,
+    /// Cost of each onset group skipped over.
+    pub skip_cost: f64,
+    /// Weight of the log ratio of expected to actual time when early.
+    pub early_weight: f64,
+    /// Weight of the log ratio when late, and its cap.
+    pub late_weight: f64,
+    pub late_cap: f64,
+    /// Chord notes within this many seconds of the first cost nothing.
+    pub chord_s: f64,
+    /// A matched note costing more than this counts as lost.
+    pub lost_cost: f64,
+    /// Restart positions checked per lookup.
+    pub max_candidates: usize,
+    /// Lost notes kept for the restart check.
+    pub max_lost: usize,
+}
+
+impl Default for FollowConfig {
+    fn default() -> Self {
+        Self {
+            window: 12,
+            max_cost: 2.0,
+            skip_cost: 1.0,
+            early_weight: 1.5,
+            late_weight: 0.5,
+            late_cap: 1.0,
+            chord_s: 0.05,
+            lost_cost: 0.9,
+            max_candidates: 64,
+            max_lost: 8,
+        }
+    }
+}
+
+impl FollowConfig {
+    fn validate(&self) -> Result<(), AssessmentError> {
+        let positive = [
+            ("max_cost", self.max_cost),
+            ("skip_cost", self.skip_cost),
+            ("early_weight", self.early_weight),
+            ("late_weight", self.late_weight),
+            ("late_cap", self.late_cap),
+            ("chord_s", self.chord_s),
+            ("lost_cost", self.lost_cost),
+        ];
+        for (name, value) in positive {
+            if !value.is_finite() || value <= 0.0 {
+                return Err(AssessmentError::BadParameter { name, value });
+            }
+        }
+        for (name, value) in [
+            ("window", self.window),
+            ("max_candidates", self.max_candidates),
+            ("max_lost", self.max_lost),
+        ] {
+            if value == 0 {
+                return Err(AssessmentError::BadParameter { name, value: 0.0 });
+            }
+        }
+        if self.max_lost < 3 {
+            return Err(AssessmentError::BadParameter {
+                name: "max_lost",
+                value: self.max_lost as f64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A score position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Position {
+    /// Onset group (index among the score's distinct onsets).
+    pub group: usize,
+    /// Quarters from the start of the (unfolded) score.
+    pub score_q: f64,
+    /// Seconds at the notated tempo.
+    pub score_s: f64,
+    /// Measure number as printed.
+    pub bar: i32,
+    /// Beat within the bar, from 1.
+    pub beat: f64,
+}
+
+/// What the follower says about one performed note.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowStep {
+    /// The performed note's index (0 for the first note given).
+    pub index: usize,
+    /// The score note it plays, or `None`: extra.
+    pub score_note: Option<usize>,
+    /// The score position: the matched note's, or for an extra note the
+    /// current one; `None` before anything was recognised.
+    pub position: Option<Position>,
+    /// Cost of the match (0 = exactly as expected).
+    pub cost: f64,
+    /// The follower jumped (restart, skip ahead) on this note.
+    pub jumped: bool,
+    /// Earlier notes re-matched by that jump: (performed index, score note).
+    pub revised: Vec<(usize, usize)>,
+    /// Current local tempo, quarters per minute.
+    pub qpm: f64,
+}
+
+/// Recent notes explained by a restart position: (position among the
+/// recent notes, onset group, score note), newest first.
+type Explained = Vec<(usize, usize, usize)>;
+
+#[derive(Debug, Clone, Copy)]
+struct Lost {
+    index: usize,
+    pitch: u8,
+    t: f64,
+    /// Extra, or matched only at a cost above `lost_cost`.
+    bad: bool,
+}
+
+/// The causal score follower. Feed it notes in playing order with
+/// [`Follower::push`].
+#[derive(Debug, Clone)]
+pub struct Follower {
+    score: Score,
+    cfg: FollowConfig,
+    /// Trigram key → onset groups of the trigram's last note.
+    index: HashMap<u32, Vec<u32>>,
+    /// Pass in which each score note was last struck.
+    note_pass: Vec<u32>,
+    /// Pass in which each group was first struck, and when.
+    group_pass: Vec<u32>,
+    group_time: Vec<f64>,
+    /// When the latest note of each group was struck (this pass).
+    group_last: Vec<f64>,
+    pass: u32,
+    current: Option<usize>,
+    spq: f64,
+    /// Recent (quarters, seconds) of group first onsets, for the tempo.
+    history: Vec<(f64, f64)>,
+    lost: Vec<Lost>,
+    count: usize,
+    last_t: f64,
+}
+
+fn key(a: u8, b: u8, c: u8) -> u32 {
+    (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c)
+}
+
+/// Notes of a group used for the index (large chords are capped).
+const INDEX_GROUP_NOTES: usize = 8;
+
+fn build_index(score: &Score) -> HashMap<u32, Vec<u32>> {
+    let groups = score.groups();
+    let mut index: HashMap<u32, Vec<u32>> = HashMap::new();
+    let pitches = |g: usize| -> &[u8] {
+        let p = &groups[g].pitches;
+        &p[..p.len().min(INDEX_GROUP_NOTES)]
+    };
+    // Ordered triples (a, b, c) of distinct notes whose groups step by 0 or 1.
+    for gc in 0..groups.len() {
+        let lo_b = gc.saturating_sub(1);
+        for gb in lo_b..=gc {
+            let lo_a = gb.saturating_sub(1);
+            for ga in lo_a..=gb {
+                for (ia, &a) in pitches(ga).iter().enumerate() {
+                    for (ib, &b) in pitches(gb).iter().enumerate() {
+                        if ga == gb && ia == ib {
+                            continue;
+                        }
+                        for (ic, &c) in pitches(gc).iter().enumerate() {
+                            if (gb == gc && ib == ic) || (ga == gc && ia == ic) {
+                                continue;
+                            }
+                            index.entry(key(a, b, c)).or_default().push(gc as u32);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for v in index.values_mut() {
+        v.sort_unstable();
+        v.dedup();
+    }
+    index
+}
+
+impl Follower {
+    /// A follower at the start of `score`.
+    ///
+    /// # Errors
+    /// [`AssessmentError::BadParameter`] for an invalid configuration.
+    pub fn new(score: Score, cfg: FollowConfig) -> Result<Self, AssessmentError> {
+        cfg.validate()?;
+        let index = build_index(&score);
+        let n = score.len();
+        let g = score.onset_count();
+        let spq = score.notated_spq(0);
+        Ok(Self {
+            score,
+            cfg,
+            index,
+            note_pass: vec![0; n],
+            group_pass: vec![0; g],
+            group_time: vec![0.0; g],
+            group_last: vec![0.0; g],
+            pass: 1,
+            current: None,
+            spq,
+            history: Vec::new(),
+            lost: Vec::new(),
+            count: 0,
+            last_t: f64::NEG_INFINITY,
+        })
+    }
+
+    #[must_use]
+    pub fn score(&self) -> &Score {
+        &self.score
+    }
+
+    /// Forgets everything: the next note starts a new attempt.
+    pub fn reset(&mut self) {
+        self.note_pass.iter_mut().for_each(|p| *p = 0);
+        self.group_pass.iter_mut().for_each(|p| *p = 0);
+        self.pass = 1;
+        self.current = None;
+        self.spq = self.score.notated_spq(0);
+        self.history.clear();
+        self.lost.clear();
+        self.count = 0;
+        self.last_t = f64::NEG_INFINITY;
+    }
+
+    /// Notes given so far.
+    #[must_use]
+    pub fn notes_seen(&self) -> usize {
+        self.count
+    }
+
+    /// The current position (the furthest group matched in this pass).
+    #[must_use]
+    pub fn position(&self) -> Option<Position> {
+        self.current.map(|g| self.position_of(g))
+    }
+
+    /// Current local tempo in quarters per minute.
+    #[must_use]
+    pub fn qpm(&self) -> f64 {
+        60.0 / self.spq
+    }
+
+    fn position_of(&self, g: usize) -> Position {
+        let group = &self.score.groups()[g];
+        let first = &self.score.notes()[group.notes[0]];
+        Position {
+            group: g,
+            score_q: group.q,
+            score_s: group.s,
+            bar: first.bar,
+            beat: first.beat,
+        }
+    }
+
+    /// The unstruck note of `pitch` in group `g` (grace notes first).
+    fn free_note(&self, g: usize, pitch: u8) -> Option<usize> {
+        let group = &self.score.groups()[g];
+        if !group.has_pitch(pitch) {
+            return None;
+        }
+        let notes = self.score.notes();
+        let mut best: Option<usize> = None;
+        for &i in &group.notes {
+            if notes[i].pitch != pitch || self.note_pass[i] == self.pass {
+                continue;
+            }
+            match best {
+                Some(b) if !notes[i].grace || notes[b].grace => {}
+                _ => best = Some(i),
+            }
+        }
+        best.map(|i| {
+            if notes[i].grace {
+                i
+            } else {
+                self.score.primary(i)
+            }
+        })
+    }
+
+    fn strike(&mut self, g: usize, note: usize, t: f64) {
+        let pitch = self.score.notes()[note].pitch;
+        let grace = self.score.notes()[note].grace;
+        // One key press plays every unison doubling of the note.
+        for &i in &self.score.groups()[g].notes {
+            let n = &self.score.notes()[i];
+            if n.pitch == pitch && n.grace == grace {
+                self.note_pass[i] = self.pass;
+            }
+        }
+        if self.group_pass[g] != self.pass {
+            self.group_pass[g] = self.pass;
+            self.group_time[g] = t;
+        }
+        self.group_last[g] = t;
+    }
+
+    /// The note of `pitch` in group `g` struck already in this pass.
+    fn struck_note(&self, g: usize, pitch: u8) -> Option<usize> {
+        let group = &self.score.groups()[g];
+        if !group.has_pitch(pitch) {
+            return None;
+        }
+        group
+            .notes
+            .iter()
+            .copied()
+            .find(|&i| self.score.notes()[i].pitch == pitch && self.note_pass[i] == self.pass)
+            .map(|i| self.score.primary(i))
+    }
+
+    fn clamp_spq(&self, g: usize, spq: f64) -> f64 {
+        let notated = self.score.notated_spq(g);
+        spq.clamp(notated / 4.0, notated * 4.0)
+    }
+
+    /// The group becomes the current one: tempo history and estimate.
+    fn advance(&mut self, g: usize, t: f64) {
+        let q = self.score.groups()[g].q;
+        if let Some(&(lq, lt)) = self.history.last() {
+            let e = (q - lq) * self.spq;
+            let d = t - lt;
+            if q <= lq || d > (3.0 * e).max(1.5) {
+                // Going back, or a pause: the tempo before it says nothing
+                // about the timing across it.
+                self.history.clear();
+            }
+        }
+        self.history.push((q, t));
+        if self.history.len() > 12 {
+            self.history.remove(0);
+        }
+        // The oldest point at least two quarters back (or the oldest).
+        let mut sample = None;
+        for &(hq, ht) in self.history.iter().rev().skip(1) {
+            if q - hq > 1e-9 {
+                sample = Some((q - hq, t - ht));
+                if q - hq >= 2.0 {
+                    break;
+                }
+            }
+        }
+        if let Some((dq, dt)) = sample {
+            if dq >= 0.5 && dt > 0.0 {
+                let w = (dq / 2.0).min(1.0) * 0.6;
+                let spq = (1.0 - w) * self.spq + w * dt / dq;
+                self.spq = self.clamp_spq(g, spq);
+            }
+        }
+        self.current = Some(g);
+    }
+
+    fn time_cost(&self, d: f64, e: f64) -> f64 {
+        let (d, e) = (d.max(0.0) + 0.03, e.max(0.0) + 0.03);
+        if d < e {
+            self.cfg.early_weight * (e / d).ln()
+        } else {
+            (self.cfg.late_weight * (d / e).ln()).min(self.cfg.late_cap)
+        }
+    }
+
+    /// Best local candidate: (cost, group, note).
+    fn local(&self, pitch: u8, t: f64) -> Option<(f64, usize, usize)> {
+        let groups = self.score.groups();
+        let g_n = groups.len();
+        let mut best: Option<(f64, usize, usize)> = None;
+        let mut consider = |cost: f64, g: usize, note: usize| {
+            if best.map_or(true, |(c, _, _)| cost < c) {
+                best = Some((cost, g, note));
+            }
+        };
+        let Some(c) = self.current else {
+            for g in 0..g_n.min(self.cfg.window + 1) {
+                if let Some(note) = self.free_note(g, pitch) {
+                    consider(g as f64 * self.cfg.skip_cost, g, note);
+                }
+            }
+            return best;
+        };
+        let tc = self.group_time[c];
+        let d = t - tc;
+        for g in c.saturating_sub(2)..c {
+            if self.group_pass[g] != self.pass {
+                continue;
+            }
+            if let Some(note) = self.free_note(g, pitch) {
+                let late = (t - self.group_time[g] - self.cfg.chord_s).max(0.0);
+                consider(0.5 + late / 0.1, g, note);
+            }
+        }
+        // Chord notes: measured from the group's latest note (a rolled chord
+        // goes on as long as its notes keep coming).
+        let gap = t - self.group_last[c];
+        if let Some(note) = self.free_note(c, pitch) {
+            consider((gap - self.cfg.chord_s).max(0.0) / 0.25, c, note);
+        } else if let Some(note) = self.struck_note(c, pitch) {
+            // The pitch was struck early (an ornament or grace note before
+            // the beat) and now comes with the chord: the chord's note.
+            if gap <= self.cfg.chord_s && t - self.group_time[c] > 0.08 {
+                consider(0.5, c, note);
+            }
+        }
+        let mut skipped = 0.0;
+        for g in c + 1..g_n.min(c + 1 + self.cfg.window) {
+            if skipped >= self.cfg.max_cost {
+                break;
+            }
+            if let Some(note) = self.free_note(g, pitch) {
+                let e = (groups[g].q - groups[c].q) * self.spq;
+                consider(skipped + self.time_cost(d, e), g, note);
+            }
+            skipped += self.cfg.skip_cost;
+        }
+        best
+    }
+
+    /// Checks restart position `g` for the lost notes: the notes it
+    /// explains, as (lost position, group, note), newest first.
+    ///
+    /// `anchored`: the newest note must be in `g` (a candidate position);
+    /// otherwise it may go unexplained (the score around the current one).
+    fn explain(&self, g: usize, anchored: bool) -> Explained {
+        let groups = self.score.groups();
+        let notes = self.score.notes();
+        let mut out: Vec<(usize, usize, usize)> = Vec::new();
+        let m = self.lost.len();
+        let mut cur = g;
+        let mut cur_t = self.lost[m - 1].t;
+        for k in (0..m).rev() {
+            let l = self.lost[k];
+            let lo = cur.saturating_sub(3);
+            let mut found = None;
+            for h in (lo..=cur).rev() {
+                if h == cur && k + 1 < m && cur_t - l.t > 0.15 {
+                    continue;
+                }
+                if !groups[h].has_pitch(l.pitch) {
+                    continue;
+                }
+                if h < cur {
+                    // The time between the notes must fit the score's
+                    // distance at a tempo within 4× of the current one.
+                    let expected = (groups[cur].q - groups[h].q) * self.spq;
+                    let ratio = (cur_t - l.t + 0.05) / (expected + 0.05);
+                    if !(0.25..=4.0).contains(&ratio) {
+                        continue;
+                    }
+                }
+                let note =
+                    groups[h].notes.iter().copied().find(|&i| {
+                        notes[i].pitch == l.pitch && !out.iter().any(|&(_, _, n)| n == i)
+                    });
+                if let Some(note) = note {
+                    found = Some((h, note));
+                    break;
+                }
+            }
+            if let Some((h, note)) = found {
+                out.push((k, h, note));
+                cur = h;
+                cur_t = l.t;
+            } else if k + 1 == m && anchored {
+                return out;
+            }
+        }
+        out
+    }
+
+    /// Looks for a restart / skip position explaining the lost notes.
+    fn search(&self) -> Option<(usize, Explained)> {
+        let m = self.lost.len();
+        if m < 3 {
+            return None;
+        }
+        let k = key(
+            self.lost[m - 3].pitch,
+            self.lost[m - 2].pitch,
+            self.lost[m - 1].pitch,
+        );
+        let cands = self.index.get(&k)?;
+        let groups = self.score.groups();
+        let notes = self.score.notes();
+        let here = self.current.unwrap_or(0) as f64;
+        // Notes the current track explains well: a jump must beat them.
+        let good = self.lost.iter().filter(|l| !l.bad).count();
+        // What the score around the current position explains of them.
+        let g_n = self.score.onset_count();
+        let near = self.current.map_or(0, |c| {
+            (c.saturating_sub(1)..g_n.min(c + 3))
+                .map(|g| self.explain(g, false).len())
+                .max()
+                .unwrap_or(0)
+        });
+        let mut best: Option<(f64, usize, Explained)> = None;
+        // Candidates nearest the current position first.
+        let start = cands.partition_point(|&g| (g as f64) < here);
+        let (mut lo, mut hi) = (start, start);
+        for _ in 0..self.cfg.max_candidates.min(cands.len()) {
+            let take_hi = if hi >= cands.len() {
+                false
+            } else if lo == 0 {
+                true
+            } else {
+                f64::from(cands[hi]) - here <= here - f64::from(cands[lo - 1])
+            };
+            let g = if take_hi {
+                hi += 1;
+                cands[hi - 1] as usize
+            } else {
+                lo -= 1;
+                cands[lo] as usize
+            };
+            let ex = self.explain(g, true);
+            let n = ex.len();
+            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + 2 {
+                continue;
+            }
+            // One chord's pitches are weak evidence: two onsets at least.
+            if ex.iter().all(|&(_, h, _)| h == g) {
+                continue;
+            }
+            // Plausible tempo between the first and last explained notes.
+            let (k0, g0, _) = ex[n - 1];
+            let dq = groups[g].q - groups[g0].q;
+            let dt = self.lost[m - 1].t - self.lost[k0].t;
+            let mut penalty = 0.0;
+            if dq > 0.0 {
+                let ratio = dt / (dq * self.spq);
+                if !(0.3..=3.0).contains(&ratio) {
+                    continue;
+                }
+                penalty = 2.0 * ratio.ln().abs();
+            } else if dt > 0.3 {
+                continue;
+            }
+            let first = &notes[groups[g0].notes[0]];
+            let bar_start = (first.beat - 1.0).abs() < 1e-6;
+            let score = n as f64 + if bar_start { 0.5 } else { 0.0 } - penalty;
+            if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
+                best = Some((score, g, ex));
+            }
+        }
+        best.map(|(_, g, ex)| (g, ex))
+    }
+
+    /// Follows one performed note (pitch, onset in seconds, velocity).
+    ///
+    /// # Errors
+    /// [`AssessmentError::BadPerfNote`] for a non-finite onset or a pitch or
+    /// velocity above 127. Onsets earlier than the previous one are taken as
+    /// simultaneous with it.
+    pub fn push(
+        &mut self,
+        pitch: u8,
+        onset_s: f64,
+        velocity: u8,
+    ) -> Result<FollowStep, AssessmentError> {
+        let index = self.count;
+        let bad = |field, value| AssessmentError::BadPerfNote {
+            index,
+            field,
+            value,
+        };
+        if !onset_s.is_finite() {
+            return Err(bad("onset_s", onset_s));
+        }
+        if pitch > 127 {
+            return Err(bad("pitch", f64::from(pitch)));
+        }
+        if velocity > 127 {
+            return Err(bad("velocity", f64::from(velocity)));
+        }
+        self.count += 1;
+        let t = onset_s.max(self.last_t);
+        self.last_t = t;
+
+        let local = self
+            .local(pitch, t)
+            .filter(|&(c, _, _)| c <= self.cfg.max_cost);
+        let bad = local.map_or(true, |(c, _, _)| c > self.cfg.lost_cost);
+        // The recent notes from the first doubtful one on (at most
+        // `max_lost`): what a restart position must explain better.
+        if bad || !self.lost.is_empty() {
+            self.lost.push(Lost {
+                index,
+                pitch,
+                t,
+                bad,
+            });
+            if self.lost.len() > self.cfg.max_lost {
+                self.lost.remove(0);
+            }
+            while self.lost.first().is_some_and(|l| !l.bad) {
+                self.lost.remove(0);
+            }
+        }
+        let doubtful = self.lost.iter().filter(|l| l.bad).count();
+        if bad && doubtful >= 2 {
+            if let Some((g, ex)) = self.search() {
+                return Ok(self.jump(g, &ex));
+            }
+        }
+        let mut step = FollowStep {
+            index,
+            score_note: None,
+            position: self.position(),
+            cost: f64::NAN,
+            jumped: false,
+            revised: Vec::new(),
+            qpm: self.qpm(),
+        };
+        if let Some((cost, g, note)) = local {
+            self.strike(g, note, t);
+            if self.current.map_or(true, |c| g > c) {
+                self.advance(g, t);
+            }
+            step.score_note = Some(note);
+            step.position = Some(self.position_of(g));
+            step.cost = cost;
+            step.qpm = self.qpm();
+        }
+        Ok(step)
+    }
+
+    fn jump(&mut self, g: usize, ex: &[(usize, usize, usize)]) -> FollowStep {
+        self.pass += 1;
+        self.history.clear();
+        let mut points: Vec<(usize, f64)> = Vec::new();
+        for &(k, h, note) in ex.iter().rev() {
+            let t = self.lost[k].t;
+            self.strike(h, note, t);
+            if points.last().map_or(true, |&(lh, _)| h > lh) {
+                points.push((h, t));
+            }
+        }
+        // Tempo from the explained notes when they span enough of the score.
+        let groups = self.score.groups();
+        if let (Some(&(h0, t0)), Some(&(h1, t1))) = (points.first(), points.last()) {
+            let dq = groups[h1].q - groups[h0].q;
+            if dq >= 1.0 && t1 > t0 {
+                self.spq = self.clamp_spq(h1, (self.spq + (t1 - t0) / dq) / 2.0);
+            }
+        }
+        for &(h, t) in &points {
+            self.history.push((groups[h].q, t));
+        }
+        self.current = Some(g);
+        let m = self.lost.len();
+        let mut revised: Vec<(usize, usize)> = ex
+            .iter()
+            .filter(|&&(k, _, _)| k + 1 < m)
+            .map(|&(k, _, note)| (self.lost[k].index, note))
+            .collect();
+        revised.sort_unstable();
+        let newest = self.lost[m - 1].index;
+        let own = ex.iter().find(|&&(k, _, _)| k + 1 == m).map(|&(_, _, n)| n);
+        self.lost.clear();
+        FollowStep {
+            index: newest,
+            score_note: own,
+            position: Some(self.position_of(g)),
+            cost: f64::NAN,
+            jumped: true,
+            revised,
+            qpm: self.qpm(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assessment::ScoreNote;
+
+    /// A two-octave C major scale up and down in eighths, four bars of
+    /// 2/4... bar = 4 quarters here (ScoreNote::simple).
+    fn tune() -> Score {
+        let pitches = [
+            60u8, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81, 83, 84, 83, 81, 79, 77, 76, 74,
+            72, 71, 69, 67, 65, 64, 62, 60, 62, 64, 67,
+        ];
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        Score::new(notes).unwrap()
+    }
+
+    fn follow(score: &Score, notes: &[(u8, f64)]) -> Vec<FollowStep> {
+        let mut f = Follower::new(score.clone(), FollowConfig::default()).unwrap();
+        notes
+            .iter()
+            .map(|&(p, t)| f.push(p, t, 64).unwrap())
+            .collect()
+    }
+
+    fn play(score: &Score, from: usize, to: usize, t0: f64, spq: f64) -> Vec<(u8, f64)> {
+        let q0 = score.notes()[from].onset_q;
+        (from..to)
+            .map(|i| {
+                let n = &score.notes()[i];
+                (n.pitch, t0 + (n.onset_q - q0) * spq)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn follows_in_order_playing() {
+        let s = tune();
+        let steps = follow(&s, &play(&s, 0, s.len(), 1.0, 0.4));
+        for (i, st) in steps.iter().enumerate() {
+            assert_eq!(st.score_note, Some(i));
+        }
+        assert!((steps.last().unwrap().qpm - 150.0).abs() < 5.0);
+    }
+
+    #[test]
+    fn wrong_note_is_extra_and_following_goes_on() {
+        let s = tune();
+        let mut perf = play(&s, 0, s.len(), 0.0, 0.5);
+        perf[5].0 = 61; // not in the score near there
+        let steps = follow(&s, &perf);
+        assert_eq!(steps[5].score_note, None);
+        assert_eq!(steps[5].position.unwrap().group, 4);
+        for (i, st) in steps.iter().enumerate().skip(6) {
+            assert_eq!(st.score_note, Some(i));
+        }
+    }
+
+    #[test]
+    fn missed_notes_and_chords_out_of_order() {
+        let notes = vec![
+            ScoreNote::simple(60, 0.0, 1.0),
+            ScoreNote::simple(64, 0.0, 1.0),
+            ScoreNote::simple(67, 0.0, 1.0),
+            ScoreNote::simple(62, 1.0, 1.0),
+            ScoreNote::simple(65, 2.0, 1.0),
+            ScoreNote::simple(59, 3.0, 1.0),
+            ScoreNote::simple(55, 3.0, 1.0),
+        ];
+        let s = Score::new(notes).unwrap();
+        // Chord rolled top down, note 62 missed, last chord uneven.
+        let perf = [
+            (67, 0.0),
+            (64, 0.02),
+            (60, 0.05),
+            (65, 1.0),
+            (55, 1.5),
+            (59, 1.58),
+        ];
+        let steps = follow(&s, &perf);
+        let got: Vec<Option<usize>> = steps.iter().map(|s| s.score_note).collect();
+        assert_eq!(
+            got,
+            vec![Some(2), Some(1), Some(0), Some(4), Some(6), Some(5)]
+        );
+    }
+
+    #[test]
+    fn restart_from_earlier_bar_is_followed() {
+        let s = tune();
+        // Bars 1–3, then back to the start of bar 2, then to the end.
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.extend(play(&s, 8, s.len(), 12.5, 0.5));
+        let steps = follow(&s, &perf);
+        let after: Vec<Option<usize>> = steps[24..].iter().map(|s| s.score_note).collect();
+        // At most two notes lost before the jump, and they are revised.
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        assert!(jump <= 26, "jumped at {jump}");
+        assert_eq!(steps[jump].revised.len(), jump - 24);
+        for (k, got) in after.iter().enumerate().skip(jump - 24) {
+            assert_eq!(*got, Some(8 + k));
+        }
+        for &(p, n) in &steps[jump].revised {
+            assert_eq!(n, p - 24 + 8);
+        }
+    }
+
+    #[test]
+    fn skip_ahead_and_pause() {
+        let s = tune();
+        // Bar 1, a 5 s pause, then from note 20 on.
+        let mut perf = play(&s, 0, 8, 0.0, 0.5);
+        perf.extend(play(&s, 20, s.len(), 9.0, 0.5));
+        let steps = follow(&s, &perf);
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        // Note 74 also follows bar 1: three notes go by before the jump.
+        assert!(jump <= 11, "jumped at {jump}");
+        for (k, st) in steps.iter().enumerate().skip(jump) {
+            assert_eq!(st.score_note, Some(k - 8 + 20));
+        }
+        // A pause mid-way: the position holds, then goes on.
+        let mut perf = play(&s, 0, 10, 0.0, 0.5);
+        perf.extend(play(&s, 10, s.len(), 20.0, 0.5));
+        let steps = follow(&s, &perf);
+        for (i, st) in steps.iter().enumerate() {
+            assert_eq!(st.score_note, Some(i));
+        }
+    }
+
+    #[test]
+    fn refuses_bad_input() {
+        let s = tune();
+        let mut f = Follower::new(s.clone(), FollowConfig::default()).unwrap();
+        assert!(f.push(60, f64::NAN, 64).is_err());
+        assert!(f.push(200, 0.0, 64).is_err());
+        let cfg = FollowConfig {
+            window: 0,
+            ..FollowConfig::default()
+        };
+        assert!(Follower::new(s, cfg).is_err());
+    }
+}
