@@ -7,7 +7,6 @@ before the project's Python dependencies are installed.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -308,7 +307,6 @@ def test_mosquitto_restart_persistence(persistence: bool) -> None:
         mqtt_disconnect(sock)
 
 
-@pytest.mark.skipif(not shutil.which("mosquitto_passwd"), reason="mosquitto_passwd not installed")
 def test_mosquitto_password_and_acl(tmp_path: Path) -> None:
     passwd = tmp_path / "passwd"
     passwd.touch()

@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import mido
 import pytest
 
 from etude_engine import (
@@ -32,46 +31,9 @@ from etude_engine.scores import (
     load_score,
     performance_from_notes,
 )
+from support.midi import BASS, MELODY, VIENNA, write_perf_midi, write_score_midi
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
-
-# A little two-hand piece: right hand quarter-note melody, left hand half notes; 4 bars of 4/4.
-MELODY = [72, 74, 76, 77, 79, 77, 76, 74, 72, 76, 79, 84, 83, 79, 76, 72]
-BASS = [48, 55, 53, 55, 48, 55, 43, 48]
-
-
-def write_score_midi(path: Path, qpm: float = 120.0) -> None:
-    """The piece as a 2-track MIDI score (track 1 right hand, track 2 left hand)."""
-    mid = mido.MidiFile(ticks_per_beat=480)
-    for notes, step in ((MELODY, 480), (BASS, 960)):
-        track = mido.MidiTrack()
-        if not mid.tracks:
-            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm), time=0))
-            track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-        for p in notes:
-            track.append(mido.Message("note_on", note=p, velocity=70, time=0))
-            track.append(mido.Message("note_off", note=p, velocity=0, time=step))
-        mid.tracks.append(track)
-    mid.save(str(path))
-
-
-def write_perf_midi(path: Path, notes: list[tuple[int, float, float, int]]) -> None:
-    """Notes (pitch, onset s, offset s, velocity) as a type-0 MIDI file at 120 bpm."""
-    events = []
-    for p, on, off, v in notes:
-        events.append((on, 1, mido.Message("note_on", note=p, velocity=v)))
-        events.append((off, 0, mido.Message("note_off", note=p, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    mid = mido.MidiFile(type=0, ticks_per_beat=480)
-    track = mido.MidiTrack()
-    now = 0
-    for t, _, msg in events:
-        tick = round(t * 960)
-        track.append(msg.copy(time=tick - now))
-        now = tick
-    mid.tracks.append(track)
-    mid.save(str(path))
+DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
 
 
 def played(spq: float = 0.5) -> list[tuple[int, float, float, int]]:
@@ -110,7 +72,6 @@ def test_midi_score_import(score_mid: Path) -> None:
     assert len(set(sd.ids)) == len(sd.ids)
 
 
-@needs_data
 def test_musicxml_import_keeps_partitura_ids() -> None:
     sd = load_score(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml")
     assert len(sd) == 482
@@ -324,7 +285,6 @@ def test_cli_text_and_errors(
     assert err.startswith("etude assess: ") and str(bad) in err and "\n" not in err
 
 
-@needs_data
 def test_real_performance_against_ground_truth(tmp_path: Path) -> None:
     import partitura as pt
 

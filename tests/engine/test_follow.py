@@ -8,16 +8,15 @@ pause. The real case follows a Vienna 4x22 performance note by note against its 
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from etude_engine import FollowStep, InvalidPerformanceError, Score, ScoreFollower
 from etude_engine.scores import load_score
+from support.midi import VIENNA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
 
 MELODY = [72, 74, 76, 77, 79, 77, 76, 74, 72, 76, 79, 84, 83, 79, 76, 72]
 BASS = [48, 55, 53, 55, 48, 55, 43, 48]
@@ -130,7 +129,6 @@ def test_state_reset_and_bad_input() -> None:
     assert "ScoreFollower" in repr(f)
 
 
-@needs_data
 def test_real_performance_positions() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

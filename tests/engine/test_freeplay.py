@@ -12,9 +12,9 @@ import pytest
 from etude_engine.cli_freeplay import main
 from etude_engine.freeplay import free_play
 from etude_engine.scores import Performance, load_performance, performance_from_notes
+from support.midi import VIENNA
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
 
 C_MAJOR = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81, 83, 84]
 
@@ -83,7 +83,6 @@ def test_dynamics_range_formula() -> None:
     assert free_play(perf)["runs"] == []
 
 
-@needs_data
 def test_real_performance_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = DATA / "midi" / "Chopin_op38_p03.mid"
     take = tmp_path / src.name

@@ -14,27 +14,9 @@ from etude_engine import InvalidConfigError
 from etude_engine.cli_assess import main
 from etude_engine.practice import exercise, from_report, write_exercise
 from etude_engine.scores import ScoreData, load_score
+from support.midi import BASS, MELODY, VIENNA, write_score_midi
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
-
-# Four bars of 4/4: right-hand quarter notes, left-hand half notes.
-MELODY = [72, 74, 76, 77, 79, 77, 76, 74, 72, 76, 79, 84, 83, 79, 76, 72]
-BASS = [48, 55, 53, 55, 48, 55, 43, 48]
-
-
-def write_score(path: Path, qpm: float = 120.0) -> None:
-    mid = mido.MidiFile(ticks_per_beat=480)
-    for notes, step in ((MELODY, 480), (BASS, 960)):
-        track = mido.MidiTrack()
-        if not mid.tracks:
-            track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(qpm), time=0))
-            track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-        for p in notes:
-            track.append(mido.Message("note_on", note=p, velocity=70, time=0))
-            track.append(mido.Message("note_off", note=p, velocity=0, time=step))
-        mid.tracks.append(track)
-    mid.save(str(path))
+DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
 
 
 def play_perfectly(sd: ScoreData, path: Path) -> None:
@@ -69,7 +51,7 @@ def all_matched(report: dict[str, Any]) -> bool:
 
 @pytest.fixture
 def score(tmp_path: Path) -> ScoreData:
-    write_score(tmp_path / "piece.mid")
+    write_score_midi(tmp_path / "piece.mid")
     return load_score(tmp_path / "piece.mid")
 
 
@@ -124,7 +106,6 @@ def test_from_report_follows_the_first_practice_item(score: ScoreData) -> None:
     assert from_report(score, {"feedback": []}) is None
 
 
-@needs_data
 def test_cli_exercise_from_a_real_attempt(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

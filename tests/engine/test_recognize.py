@@ -13,36 +13,17 @@ import random
 import shutil
 from pathlib import Path
 
-import mido
 import pytest
 
 from etude_engine import InvalidConfigError, InvalidScoreError, PieceIndex, align
 from etude_engine.cli_identify import main
 from etude_engine.recognize import MIN_CONFIDENCE, Library, identify, load_library
 from etude_engine.scores import Performance, load_performance, load_score
+from support.midi import VIENNA, write_perf_midi
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "performances" / "vienna4x22"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
 
 IN_LIBRARY = ("Mozart_K331_1st-mov", "Schubert_D783_no15")
-
-
-def write_midi(path: Path, notes: list[tuple[int, float, float, int]]) -> None:
-    """(pitch, onset s, offset s, velocity) as a type-0 MIDI file (120 bpm, 960 ticks a s)."""
-    events = []
-    for p, on, off, v in notes:
-        events.append((on, 1, mido.Message("note_on", note=p, velocity=v)))
-        events.append((off, 0, mido.Message("note_off", note=p, velocity=0)))
-    events.sort(key=lambda e: (e[0], e[1]))
-    mid = mido.MidiFile(type=0, ticks_per_beat=480)
-    track = mido.MidiTrack()
-    now = 0
-    for t, _, msg in events:
-        tick = round(t * 960)
-        track.append(msg.copy(time=tick - now))
-        now = tick
-    mid.tracks.append(track)
-    mid.save(str(path))
 
 
 def made_up_piece(path: Path, seed: int) -> None:
@@ -53,7 +34,7 @@ def made_up_piece(path: Path, seed: int) -> None:
         notes.append((p, k * 0.25, k * 0.25 + 0.24, 70))
         if k % 4 == 0:
             notes.append((p - 12 - rng.choice([3, 4, 7]), k * 0.25, k * 0.25 + 0.9, 60))
-    write_midi(path, notes)
+    write_perf_midi(path, notes)
 
 
 def cut(perf: Performance, start: int, path: Path) -> Performance:
@@ -62,7 +43,7 @@ def cut(perf: Performance, start: int, path: Path) -> Performance:
         (int(perf.pitch[i]), float(perf.onset_s[i]), float(perf.offset_s[i]), int(perf.velocity[i]))
         for i in range(start, len(perf))
     ]
-    write_midi(path, notes)
+    write_perf_midi(path, notes)
     return load_performance(path)
 
 
