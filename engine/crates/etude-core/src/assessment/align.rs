@@ -15,7 +15,10 @@
 //!    edit-distance programme whose match cost is the distance to the
 //!    predicted time in units of `sigma_s`, and whose gaps cost `gap_cost`
 //!    (missed / extra). The map is rebuilt from the matches and the pass
-//!    repeated.
+//!    repeated. A group's window and anchor leave out an onset far from the
+//!    line through the neighbouring groups when a nearby group that holds
+//!    the pitch but has no onset of it is nearer (an omitted note's group
+//!    must not keep the same pitch played a beat later).
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
 //!    (within `wrong_pitch_window_s` of the note's predicted time) and within
 //!    `wrong_pitch_semitones` become one wrong pitch.
@@ -391,7 +394,7 @@ fn anchors_from_path(
     seg: &Segment,
 ) -> Anchors {
     let groups = score.groups();
-    let mut per_group: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
     for j in seg.j0..seg.j1 {
         let g = path[j];
         let p = &perf[order[j]];
@@ -402,11 +405,11 @@ fn anchors_from_path(
                 .iter()
                 .any(|&i| score.notes()[i].pitch == p.pitch && !score.notes()[i].grace);
             if non_grace {
-                per_group[g - seg.g0].push(p.onset_s);
+                per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }
         }
     }
-    collect_anchors(score, seg, &mut per_group)
+    collect_anchors(score, seg, &per_group)
 }
 
 /// Time anchors of a segment: the median onset of each onset group with
@@ -418,21 +421,96 @@ struct Anchors {
     windows: Vec<Option<(f64, f64)>>,
 }
 
-fn collect_anchors(score: &Score, seg: &Segment, per_group: &mut [Vec<f64>]) -> Anchors {
+fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -> Anchors {
     let groups = score.groups();
     let mut points = Vec::new();
     let mut windows = vec![None; per_group.len()];
-    for (k, v) in per_group.iter_mut().enumerate() {
-        if v.is_empty() {
+    // First the plain medians, for the neighbours' lines.
+    let raw: Vec<(usize, f64)> = per_group
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            let mut t: Vec<f64> = v.iter().map(|x| x.0).collect();
+            (k, median(&mut t))
+        })
+        .collect();
+    let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(2 * ANCHOR_NEIGHBOURS + 1);
+    for (ai, &(k, m)) in raw.iter().enumerate() {
+        let v = &per_group[k];
+        let g = seg.g0 + k;
+        let q0 = groups[g].q;
+        // The group's time from its neighbours' line: a note that the coarse
+        // path put in the wrong group (an omitted note's group taking the
+        // same pitch a beat later) is far from it and must not make the
+        // window it would then be matched in.
+        pts.clear();
+        let lo = ai.saturating_sub(ANCHOR_NEIGHBOURS);
+        let hi = (ai + ANCHOR_NEIGHBOURS + 1).min(raw.len());
+        for &(kk, mm) in &raw[lo..hi] {
+            if kk != k {
+                pts.push((groups[seg.g0 + kk].q, mm, 1.0));
+            }
+        }
+        let kept: Vec<f64> = match robust_line(&mut pts, q0) {
+            Some((a, b)) if b > 0.0 && pts.len() >= 4 => {
+                // Nearest onset group on either side, in quarters.
+                let mut dq = f64::INFINITY;
+                if g > 0 {
+                    dq = dq.min(q0 - groups[g - 1].q);
+                }
+                if g + 1 < groups.len() {
+                    dq = dq.min(groups[g + 1].q - q0);
+                }
+                let tol = (ANCHOR_TOL_SHARE * b * dq).clamp(ANCHOR_TOL_MIN_S, ANCHOR_TOL_MAX_S);
+                let near_lo = g.saturating_sub(ANCHOR_NEIGHBOURS).max(seg.g0);
+                let near_hi = (g + ANCHOR_NEIGHBOURS).min(seg.g1);
+                v.iter()
+                    .filter(|&&(o, pitch)| {
+                        let d = (o - a).abs();
+                        if d <= tol {
+                            return true;
+                        }
+                        // Dropped only if another group with this pitch is
+                        // nearer in time.
+                        !(near_lo..=near_hi).any(|gg| {
+                            gg != g
+                                && groups[gg].has_pitch(pitch)
+                                && !per_group[gg - seg.g0].iter().any(|x| x.1 == pitch)
+                                && (o - (a + b * (groups[gg].q - q0))).abs() < d
+                        })
+                    })
+                    .map(|x| x.0)
+                    .collect()
+            }
+            _ => v.iter().map(|x| x.0).collect(),
+        };
+        if kept.is_empty() {
             continue;
         }
-        let m = median(v);
-        // `median` sorted the onsets.
-        windows[k] = Some((v[0], v[v.len() - 1]));
-        points.push((groups[seg.g0 + k].q, m));
+        let m = if kept.len() == v.len() {
+            m
+        } else {
+            median(&mut kept.clone())
+        };
+        let (first, last) = kept
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(x, y), &o| {
+                (x.min(o), y.max(o))
+            });
+        windows[k] = Some((first, last));
+        points.push((q0, m));
     }
     Anchors { points, windows }
 }
+
+/// Anchors on each side used to check a group's onsets.
+const ANCHOR_NEIGHBOURS: usize = 4;
+/// Onsets further from the neighbours' line than this share of the time to
+/// the nearest onset group (clamped) are left out of a group's anchor.
+const ANCHOR_TOL_SHARE: f64 = 0.6;
+const ANCHOR_TOL_MIN_S: f64 = 0.12;
+const ANCHOR_TOL_MAX_S: f64 = 0.4;
 
 fn anchors_from_matches(
     score: &Score,
@@ -441,16 +519,17 @@ fn anchors_from_matches(
     seg: &Segment,
     sm: &SegmentMatch,
 ) -> Anchors {
-    let mut per_group: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
     for (k, s) in sm.pos_to_score.iter().enumerate() {
         if let Some(i) = *s {
             if !score.notes()[i].grace {
                 let g = score.group_of(i);
-                per_group[g - seg.g0].push(perf[order[seg.j0 + k]].onset_s);
+                let p = &perf[order[seg.j0 + k]];
+                per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }
         }
     }
-    collect_anchors(score, seg, &mut per_group)
+    collect_anchors(score, seg, &per_group)
 }
 
 /// Edit-distance matching of one pitch: `s_times` predicted times of the
@@ -922,6 +1001,25 @@ mod tests {
         assert_eq!(l.iter().filter(|&&x| x == Label::Match).count(), 22);
         assert_eq!(a.perf[p.len() - 1].label, Label::Extra);
         assert_eq!(a.perf[4].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn omitted_repeated_note_is_the_one_missed() {
+        // Notes 10 and 11 share a pitch; 10 is left out: 11 must not be
+        // taken for it.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        notes[11].pitch = notes[10].pitch;
+        if notes[12].pitch == notes[11].pitch {
+            notes[12].pitch += 1;
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.4);
+        p.remove(10);
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let l = labels(&a);
+        assert_eq!(l[10], Label::Missed);
+        assert_eq!(l[11], Label::Match);
+        assert_eq!(l.iter().filter(|&&x| x == Label::Match).count(), 23);
     }
 
     #[test]
