@@ -8,7 +8,8 @@
 //!    neighbouring group, for chord notes played out of order); skipping
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
 //!    from an earlier bar, a skip ahead) costs `jump_cost` once. Backward
-//!    jumps split the attempt into segments that are aligned apart.
+//!    jumps split the attempt into segments that are aligned apart. A note
+//!    played with the note before a backward jump (a chord) stays before it.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
 //!    give a time map (score quarters → seconds); for each pitch, the score
 //!    notes and the performed notes of that pitch are matched in order by an
@@ -22,6 +23,11 @@
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
 //!    (within `wrong_pitch_window_s` of the note's predicted time) and within
 //!    `wrong_pitch_semitones` become one wrong pitch.
+//!
+//! The last segment through a note gives its final outcome; a restart's
+//! segment begins at its first onset group with a note struck, and a note of
+//! the last group before a restart struck there but missed in the final pass
+//! (a chord cut short) counts as struck.
 //!
 //! Then timing: each onset group's time is compared with a line fitted to
 //! its *neighbours* only (the nearest anchors on each side, same segment), so
@@ -332,6 +338,34 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
         }
     }
     path
+}
+
+/// Moves a backward jump of the coarse path past the notes that end the
+/// chord before it: a note played with the previous note (nearer it than the
+/// next note, within `CHORD_S`) whose pitch the previous note's group holds
+/// stays in that group (the path ties between the two; the restart starts
+/// after the chord, not a group before the bar the player went back to).
+fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
+    const CHORD_S: f64 = 0.1;
+    let groups = score.groups();
+    let m = path.len();
+    let mut j = 1;
+    while j + 1 < m {
+        if path[j] < path[j - 1] {
+            let g = path[j - 1];
+            let p = &perf[order[j]];
+            let before = p.onset_s - perf[order[j - 1]].onset_s;
+            let after = perf[order[j + 1]].onset_s - p.onset_s;
+            let taken = (0..j)
+                .rev()
+                .take_while(|&k| path[k] == g)
+                .any(|k| perf[order[k]].pitch == p.pitch);
+            if before <= CHORD_S && before < after && groups[g].has_pitch(p.pitch) && !taken {
+                path[j] = g;
+            }
+        }
+        j += 1;
+    }
 }
 
 /// A part of the attempt that moves forward through the score.
@@ -698,7 +732,8 @@ pub fn assess(
     let order = perf_order(perf)?;
     let groups = score.groups();
     let notes = score.notes();
-    let path = coarse_path(score, perf, &order, cfg);
+    let mut path = coarse_path(score, perf, &order, cfg);
+    keep_chords_before_jumps(score, perf, &order, &mut path);
     let segs = segments(score, perf, &order, &path);
 
     let mut perf_res: Vec<PerfResult> = vec![
@@ -713,6 +748,8 @@ pub fn assess(
     let mut passes: Vec<Vec<NoteResult>> = Vec::new();
     let mut tempo: Vec<TempoPoint> = Vec::new();
     let mut segment_starts = Vec::new();
+    // First onset group of each segment's pass.
+    let mut seg_start: Vec<usize> = Vec::with_capacity(segs.len());
 
     for (si, seg) in segs.iter().enumerate() {
         segment_starts.push(seg.j0);
@@ -771,6 +808,24 @@ pub fn assess(
             }
         }
 
+        // A restart's segment starts at its first group with a note played:
+        // leading groups with none (the coarse path can begin the segment a
+        // little before the bar the player went back to) stay with the
+        // earlier pass that played them.
+        let g_start = if si == 0 {
+            seg.g0
+        } else {
+            (seg.g0..=seg.g1)
+                .find(|&g| {
+                    groups[g].notes.iter().any(|&i| {
+                        let pi = score.primary(i);
+                        sm.score_to_pos[pi].is_some() || wrong[pi].is_some()
+                    })
+                })
+                .unwrap_or(seg.g0)
+        };
+        seg_start.push(g_start);
+
         // Local tempo line per onset group (neighbours only) and deviations.
         let mut group_onsets: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
         for (k, s) in sm.pos_to_score.iter().enumerate() {
@@ -827,7 +882,7 @@ pub fn assess(
         }
 
         let mut pass = Vec::new();
-        for g in seg.g0..=seg.g1 {
+        for g in g_start..=seg.g1 {
             for &i in &groups[g].notes {
                 let n = &notes[i];
                 // A unison doubling takes the outcome of the note played for it.
@@ -882,16 +937,45 @@ pub fn assess(
     // earlier passes keep only what was played.
     let mut final_seg: Vec<Option<usize>> = vec![None; notes.len()];
     for (si, seg) in segs.iter().enumerate() {
-        for g in &groups[seg.g0..=seg.g1] {
+        for g in &groups[seg_start[si]..=seg.g1] {
             for &i in &g.notes {
                 final_seg[i] = Some(si);
+            }
+        }
+    }
+    // A chord cut short by a restart: a note struck in the last group of an
+    // earlier pass and missed in its final pass counts as struck there.
+    let mut cut: Vec<Option<usize>> = vec![None; notes.len()];
+    for (si, pass) in passes.iter().enumerate() {
+        for r in pass {
+            if final_seg[r.score_note] != Some(si) && r.label != Label::Missed {
+                if score.group_of(r.score_note) == segs[si].g1 {
+                    cut[r.score_note] = Some(si);
+                } else {
+                    cut[r.score_note] = None;
+                }
+            }
+        }
+    }
+    for (si, pass) in passes.iter().enumerate() {
+        for r in pass {
+            if final_seg[r.score_note] == Some(si) && r.label != Label::Missed {
+                cut[r.score_note] = None;
             }
         }
     }
     let mut out: Vec<NoteResult> = Vec::with_capacity(notes.len());
     for pass in passes {
         for mut r in pass {
-            if final_seg[r.score_note] == Some(r.segment) {
+            let i = r.score_note;
+            if cut[i].is_some() {
+                if cut[i] == Some(r.segment) {
+                    r.is_final = true;
+                    out.push(r);
+                } else if r.label != Label::Missed {
+                    out.push(r);
+                }
+            } else if final_seg[i] == Some(r.segment) {
                 r.is_final = true;
                 out.push(r);
             } else if r.label != Label::Missed {
@@ -1063,6 +1147,68 @@ mod tests {
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         assert_eq!(a.notes.len(), 32 + 8);
+    }
+
+    #[test]
+    fn restart_after_a_chord_starts_at_its_bar() {
+        // Note 15 is a chord whose upper note has note 7's pitch; the player
+        // plays it, then goes back to note 8. The chord's last note belongs
+        // to the first pass, and note 7 (played once) is not missed.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let p7 = notes[7].pitch;
+        if notes[15].pitch == p7 {
+            notes[15].pitch = p7 - 1;
+        }
+        notes.push(ScoreNote::simple(p7, 15.0, 1.0));
+        let s = Score::new(notes.clone()).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        for (k, n) in notes.iter().enumerate().take(16) {
+            let t = k as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        let t = 15.0 * spq + 0.02;
+        p.push(PerfNote::new(p7, t, t + 0.3, 64));
+        for (step, n) in notes[8..32].iter().enumerate() {
+            let t = 8.0 + step as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+            if step == 7 {
+                p.push(PerfNote::new(p7, t + 0.02, t + 0.3, 64));
+            }
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 17]);
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn chord_cut_short_by_a_restart_is_not_missed() {
+        // Note 15 is a two-note chord; the player strikes its lower note,
+        // goes back to note 8, and strikes the upper note on the way on.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let upper = 90;
+        notes.push(ScoreNote::simple(upper, 15.0, 1.0));
+        let s = Score::new(notes.clone()).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        for (k, n) in notes.iter().enumerate().take(16) {
+            let t = k as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        for (step, n) in notes[8..32].iter().enumerate() {
+            let t = 8.0 + step as f64 * spq;
+            if step != 7 {
+                p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+            } else {
+                p.push(PerfNote::new(upper, t, t + 0.3, 64));
+            }
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 16]);
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+        let low = a.notes.iter().find(|r| r.score_note == 15 && r.is_final);
+        assert_eq!(low.map(|r| r.segment), Some(0));
     }
 
     #[test]
