@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import etude_engine  # noqa: E402
 from support.audio import excerpt  # noqa: E402
+from support.audio import render as render_with_fluidsynth  # noqa: E402
 
 PERFORMANCES = Path(
     os.environ.get("ETUDE_PERFORMANCES", ROOT.parent / "shared/data/performances/vienna4x22/midi")
@@ -81,27 +82,7 @@ CHORD_MERGE = 0.03
 
 
 def render(midi: Path, wav: Path, soundfont: Path) -> None:
-    fluidsynth = shutil.which("fluidsynth")
-    if not fluidsynth or not soundfont.exists():
-        sys.exit(f"need fluidsynth and {soundfont} (apt-get install fluidsynth ...)")
-    subprocess.run(
-        [
-            fluidsynth,
-            "-ni",
-            "-q",
-            "-g",
-            "0.8",
-            "-r",
-            str(SR),
-            "-F",
-            str(wav),
-            str(soundfont),
-            str(midi),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    render_with_fluidsynth(midi, wav, SR, soundfont, timeout=600)
 
 
 def read(wav: Path) -> np.ndarray:

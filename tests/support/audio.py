@@ -38,10 +38,16 @@ def excerpt(midi: Path, seconds: float, out: Path) -> list[float]:
     return onsets
 
 
-def render(midi: Path, wav: Path, sample_rate: int = 44100) -> Path:
+def render(
+    midi: Path,
+    wav: Path,
+    sample_rate: int = 44100,
+    soundfont: Path = SOUNDFONT,
+    timeout: float = 120,
+) -> Path:
     fluidsynth = shutil.which("fluidsynth")
-    assert fluidsynth and SOUNDFONT.exists(), (
-        "run scripts/setup.sh (fluidsynth, fluid-soundfont-gm)"
+    assert fluidsynth and soundfont.exists(), (
+        f"need fluidsynth and {soundfont}: run scripts/setup.sh"
     )
     subprocess.run(
         [
@@ -54,11 +60,11 @@ def render(midi: Path, wav: Path, sample_rate: int = 44100) -> Path:
             str(sample_rate),
             "-F",
             str(wav),
-            str(SOUNDFONT),
+            str(soundfont),
             str(midi),
         ],
         check=True,
         capture_output=True,
-        timeout=120,
+        timeout=timeout,
     )
     return wav

@@ -17,8 +17,9 @@ pyo3::import_exception!(etude_engine.exceptions, InvalidConfigError);
 pyo3::import_exception!(etude_engine.exceptions, InvalidScoreError);
 pyo3::import_exception!(etude_engine.exceptions, InvalidPerformanceError);
 
-/// The one mapping from assessment errors to Python exceptions.
-fn assessment_err(err: CoreError) -> PyErr {
+/// The one mapping from assessment errors to Python exceptions (alignment, following,
+/// recognition). Exhaustive: a new core variant must be placed here.
+pub(crate) fn assessment_err(err: CoreError) -> PyErr {
     let msg = err.to_string();
     match err {
         CoreError::EmptyScore | CoreError::BadScoreNote { .. } => InvalidScoreError::new_err(msg),

@@ -2,21 +2,12 @@
 //! follower, one call per performed note.
 
 use etude_core::assessment::follow::{self as core, FollowConfig};
-use etude_core::assessment::AssessmentError as CoreError;
 use pyo3::prelude::*;
 
-use crate::assessment::Score;
+use crate::assessment::{assessment_err, Score};
 
 pyo3::import_exception!(etude_engine.exceptions, InvalidConfigError);
 pyo3::import_exception!(etude_engine.exceptions, InvalidPerformanceError);
-
-fn follow_err(err: CoreError) -> PyErr {
-    let msg = err.to_string();
-    match err {
-        CoreError::BadPerfNote { .. } => InvalidPerformanceError::new_err(msg),
-        _ => InvalidConfigError::new_err(msg),
-    }
-}
 
 fn midi(name: &str, value: i64) -> PyResult<u8> {
     u8::try_from(value)
@@ -111,7 +102,7 @@ impl ScoreFollower {
         if let Some(v) = skip_cost {
             cfg.skip_cost = v;
         }
-        let inner = core::Follower::new(score.inner.clone(), cfg).map_err(follow_err)?;
+        let inner = core::Follower::new(score.inner.clone(), cfg).map_err(assessment_err)?;
         Ok(Self { inner })
     }
 
@@ -123,7 +114,7 @@ impl ScoreFollower {
         self.inner
             .push(pitch, onset_s, velocity)
             .map(Into::into)
-            .map_err(follow_err)
+            .map_err(assessment_err)
     }
 
     /// Forgets the attempt: the next note starts a new one.

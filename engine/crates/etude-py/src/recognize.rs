@@ -1,26 +1,14 @@
 //! Python face of `etude_core::assessment::recognize`: the piece index.
 
 use etude_core::assessment::recognize::{self as core, IndexNote, RecognizeConfig};
-use etude_core::assessment::AssessmentError as CoreError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::assessment::perf_notes;
+use crate::assessment::{assessment_err, perf_notes};
 
 pyo3::import_exception!(etude_engine.exceptions, InvalidConfigError);
 pyo3::import_exception!(etude_engine.exceptions, InvalidScoreError);
 pyo3::import_exception!(etude_engine.exceptions, InvalidPerformanceError);
-
-fn recognize_err(err: CoreError) -> PyErr {
-    let msg = err.to_string();
-    match err {
-        CoreError::EmptyScore | CoreError::BadScoreNote { .. } => InvalidScoreError::new_err(msg),
-        CoreError::BadPerfNote { .. } => InvalidPerformanceError::new_err(msg),
-        CoreError::BadParameter { .. } | CoreError::UnknownPiece { .. } => {
-            InvalidConfigError::new_err(msg)
-        }
-    }
-}
 
 /// An index of library pieces for recognising what an attempt is playing.
 #[pyclass(frozen, module = "etude_engine._engine", name = "PieceIndex")]
@@ -71,7 +59,7 @@ impl PieceIndex {
         if let Some(v) = candidates {
             cfg.candidates = v;
         }
-        let inner = core::PieceIndex::new(cfg).map_err(recognize_err)?;
+        let inner = core::PieceIndex::new(cfg).map_err(assessment_err)?;
         Ok(Self {
             inner: std::sync::RwLock::new(inner),
         })
@@ -104,7 +92,7 @@ impl PieceIndex {
             .inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        ix.add_piece(&notes).map_err(recognize_err)
+        ix.add_piece(&notes).map_err(assessment_err)
     }
 
     /// The best candidates for where the performed notes start, best first:
@@ -121,7 +109,7 @@ impl PieceIndex {
         let perf = perf_notes(pitch, onset_s, offset_s, velocity)?;
         let found = py
             .detach(|| self.read().rank(&perf))
-            .map_err(recognize_err)?;
+            .map_err(assessment_err)?;
         found.iter().map(|r| result_dict(py, r)).collect()
     }
 
