@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from etude_engine import (
@@ -27,6 +28,7 @@ from etude_engine.assess import assess, feedback
 from etude_engine.cli_assess import main
 from etude_engine.scores import (
     Performance,
+    ScoreData,
     load_performance,
     load_score,
     performance_from_notes,
@@ -239,6 +241,82 @@ def test_clean_attempt_has_no_note_feedback(score_mid: Path) -> None:
     assert report["metrics"]["pitch_accuracy"] == 1.0
     assert report["metrics"]["rhythm_accuracy"] == 1.0
     assert [f for f in report["feedback"] if f["kind"] in ("notes", "tempo", "rhythm")] == []
+
+
+def _vienna_take(pianist: str) -> tuple[ScoreData, Performance]:
+    sd = load_score(DATA / "musicxml" / "Schubert_D783_no15.musicxml")
+    return sd, load_performance(DATA / "midi" / f"Schubert_D783_no15_{pianist}.mid")
+
+
+def _bar_starts(sd: ScoreData, perf: Performance) -> dict[int, float]:
+    """Each bar's first performed onset, from the alignment's matches."""
+    a = align(sd.model, perf.pitch, perf.onset_s, perf.offset_s, perf.velocity)
+    starts: dict[int, float] = {}
+    for si, lab, pi in zip(a.note_score_index, a.note_label, a.note_perf_index, strict=True):
+        if lab == "match":
+            bar = int(sd.bar[si])
+            starts[bar] = min(starts.get(bar, math.inf), float(perf.onset_s[pi]))
+    return starts
+
+
+def _retimed(perf: Performance, onsets: Any, offsets: Any) -> Performance:
+    order = np.lexsort((perf.pitch, onsets))
+    return Performance(
+        perf.path, perf.pitch[order], onsets[order], offsets[order], perf.velocity[order]
+    )
+
+
+def _chords(onsets: Any) -> list[Any]:
+    """Index arrays of the notes struck together (within 30 ms of the chord's first note)."""
+    order = np.argsort(onsets)
+    chords: list[list[int]] = []
+    for i in order:
+        if chords and onsets[i] - onsets[chords[-1][0]] < 0.03:
+            chords[-1].append(int(i))
+        else:
+            chords.append([int(i)])
+    return [np.array(c) for c in chords]
+
+
+def test_professional_rubato_draws_no_tempo_or_rhythm_feedback() -> None:
+    # The old rule (12 % off the median) told this pianist bars 9–10 "dragged −19 %".
+    sd, perf = _vienna_take("p05")
+    report = assess(sd, perf)
+    assert [f for f in report["feedback"] if f["kind"] in ("tempo", "rhythm")] == []
+    assert all("timing_irregularity" in b for b in report["bars"])
+
+
+def test_dragged_bars_are_named() -> None:
+    sd, perf = _vienna_take("p05")
+    starts = _bar_starts(sd, perf)
+    t0, t1 = starts[12], starts[15]  # bars 12-14 at 60 % of the tempo
+
+    def warp(t: Any) -> Any:
+        return np.where(
+            t < t0, t, np.where(t < t1, t0 + (t - t0) / 0.6, t + (t1 - t0) * (1 / 0.6 - 1))
+        )
+
+    report = assess(sd, _retimed(perf, warp(perf.onset_s), warp(perf.offset_s)))
+    tempo = [f for f in report["feedback"] if f["kind"] == "tempo"]
+    assert tempo and "dragged" in tempo[0]["message"]
+    first, last = tempo[0]["bars"]
+    assert first <= 14 and last >= 12
+
+
+def test_uneven_bar_is_named() -> None:
+    sd, perf = _vienna_take("p05")
+    starts = _bar_starts(sd, perf)
+    onsets, offsets = perf.onset_s.copy(), perf.offset_s.copy()
+    rng = np.random.default_rng(1)
+    inside = np.flatnonzero((onsets >= starts[20]) & (onsets < starts[21] - 0.05))
+    # A stumbling hand: the bar's chords in turn late and early by 70-150 ms.
+    for k, chord in enumerate(_chords(onsets[inside])):
+        shift = rng.uniform(0.07, 0.15) * (-1) ** k
+        onsets[inside[chord]] += shift
+        offsets[inside[chord]] += shift
+    report = assess(sd, _retimed(perf, onsets, offsets))
+    rhythm = [f for f in report["feedback"] if f["kind"] == "rhythm"]
+    assert [20, 20] in [f["bars"] for f in rhythm], rhythm
 
 
 def test_cli_json_shape(
