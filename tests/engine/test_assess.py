@@ -243,6 +243,47 @@ def test_clean_attempt_has_no_note_feedback(score_mid: Path) -> None:
     assert [f for f in report["feedback"] if f["kind"] in ("notes", "tempo", "rhythm")] == []
 
 
+def test_a_passage_is_assessed_as_a_passage(score_mid: Path) -> None:
+    # Bars 2-3 only (the piece is 4 bars at 2 s a bar, from t = 1 s): nothing else is missed.
+    sd = load_score(score_mid)
+    notes = [n for n in played() if 3.0 <= n[1] < 7.0]
+    report = assess(sd, perf_of(notes))
+    assert report["attempt"] == {"first_bar": 2, "last_bar": 3, "whole_score": False}
+    assert report["metrics"]["notes"]["missed"] == 0
+    assert report["metrics"]["pitch_accuracy"] == 1.0
+    assert {int(sd.bar[sd.ids.index(e["score_note_id"])]) for e in report["alignment"]} == {2, 3}
+    # Stopping inside bar 3: the notes not reached are not missed either.
+    report = assess(sd, perf_of([n for n in notes if n[1] < 5.6]))
+    assert report["metrics"]["notes"]["missed"] == 0
+    assert report["attempt"]["last_bar"] == 3
+
+
+def test_a_passage_from_a_repeated_section_is_placed_where_it_was_played() -> None:
+    # The middle third of a Mozart take: its first bars are also the music of bars 1-3, where
+    # the first alignment puts them; the passage with the most notes decides.
+    sd = load_score(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml")
+    take = load_performance(DATA / "midi" / "Mozart_K331_1st-mov_p01.mid")
+    a, b = len(take) // 3, 2 * len(take) // 3
+    t0 = float(take.onset_s[a])
+    passage = performance_from_notes(
+        take.pitch[a:b].tolist(),
+        (take.onset_s[a:b] - t0).tolist(),
+        (take.offset_s[a:b] - t0).tolist(),
+        take.velocity[a:b].tolist(),
+    )
+    report = assess(sd, passage)
+    assert report["attempt"]["first_bar"] > 3 and not report["attempt"]["whole_score"]
+    assert report["metrics"]["notes"]["missed"] <= 2
+    assert [f for f in report["feedback"] if f["kind"] == "notes"] == []
+
+
+def test_a_whole_take_is_whole() -> None:
+    sd = load_score(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml")
+    report = assess(sd, load_performance(DATA / "midi" / "Mozart_K331_1st-mov_p01.mid"))
+    assert report["attempt"]["whole_score"] is True
+    assert len({e["score_note_id"] for e in report["alignment"]} - {None}) == len(sd)
+
+
 def _vienna_take(pianist: str) -> tuple[ScoreData, Performance]:
     sd = load_score(DATA / "musicxml" / "Schubert_D783_no15.musicxml")
     return sd, load_performance(DATA / "midi" / f"Schubert_D783_no15_{pianist}.mid")

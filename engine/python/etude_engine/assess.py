@@ -11,13 +11,16 @@ formulas are in ``docs/assessment.md``.
 from __future__ import annotations
 
 import bisect
+import collections
 import math
 import statistics
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from etude_engine._engine import Alignment, align
-from etude_engine.scores import Performance, ScoreData
+from etude_engine.scores import Performance, ScoreData, excerpt
 
 __all__ = ["assess", "feedback"]
 
@@ -399,15 +402,81 @@ def feedback(metrics: JSON, bars: list[JSON]) -> list[JSON]:
     return [item for _, _, item in items[:MAX_FEEDBACK]]
 
 
-def assess(sd: ScoreData, perf: Performance) -> JSON:
-    """Aligns `perf` to `sd` and returns the report (see the module doc)."""
-    a = align(
+def _align(sd: ScoreData, perf: Performance) -> Alignment:
+    return align(
         sd.model,
         perf.pitch.tolist(),
         perf.onset_s.tolist(),
         perf.offset_s.tolist(),
         perf.velocity.tolist(),
     )
+
+
+#: Bars in a row that may go unplayed inside one attempted passage (a bar left out, a lost
+#: bar); a longer hole splits the attempt, and the passage with the most matched notes counts.
+MAX_UNPLAYED_BARS = 2
+
+
+def attempted_bars(sd: ScoreData, a: Alignment) -> tuple[int, int] | None:
+    """The first and last bar of the passage the attempt played (unfolded numbering), or None.
+
+    A bar counts as played when at least two of its notes (its only note, for a one-note bar)
+    were matched, so that a stray match does not stretch the passage. When the music played
+    also stands elsewhere in the score (a repeat), the aligner may put the attempt's first
+    notes there; the longest passage (by matched notes) is the one kept.
+    """
+    matched = collections.Counter(
+        int(sd.bar[si])
+        for si, lab in zip(a.note_score_index, a.note_label, strict=True)
+        if lab == "match"
+    )
+    order = sorted(
+        {int(b): float(q) for b, q in zip(sd.bar[::-1], sd.onset_q[::-1], strict=True)}.items(),
+        key=lambda item: item[1],
+    )  # bars by their first onset
+    sizes = collections.Counter(int(b) for b in sd.bar)
+    played = [k for k, (b, _) in enumerate(order) if matched[b] >= min(2, sizes[b])]
+    if not played:
+        return None
+    passages: list[list[int]] = [[played[0]]]
+    for k in played[1:]:
+        if k - passages[-1][-1] > MAX_UNPLAYED_BARS + 1:
+            passages.append([])
+        passages[-1].append(k)
+    best = max(passages, key=lambda run: sum(matched[order[k][0]] for k in run))
+    return order[best[0]][0], order[best[-1]][0]
+
+
+def _played_range(sd: ScoreData, a: Alignment, first: int, last: int) -> tuple[float, float]:
+    """Score onsets (quarters) of the first and last note matched in bars `first` … `last`:
+    an attempt that starts or stops inside a bar has not reached the notes beyond."""
+    lo = float(sd.onset_q[sd.bar == first].min())
+    hi = float(sd.onset_q[sd.bar == last].max())
+    qs = [
+        float(sd.onset_q[si])
+        for si, lab in zip(a.note_score_index, a.note_label, strict=True)
+        if lab == "match" and lo <= sd.onset_q[si] <= hi
+    ]
+    return min(qs), max(qs)
+
+
+def assess(sd: ScoreData, perf: Performance) -> JSON:
+    """Aligns `perf` to `sd` and returns the report (see the module doc).
+
+    A practice attempt often plays a passage, not the piece: the report covers the music from
+    the first to the last note played (``attempt`` names the bars), so what was never reached is
+    not called missed. Notes left out before the first or after the last note played cannot
+    be told from a passage chosen on purpose and are not reported.
+    """
+    a = _align(sd, perf)
+    span = attempted_bars(sd, a)
+    whole = span is None or (
+        span[0] == int(sd.bar[int(np.argmin(sd.onset_q))])
+        and span[1] == int(sd.bar[int(np.argmax(sd.onset_q))])
+    )
+    if span is not None and not whole:
+        sd = excerpt(sd, *_played_range(sd, a, *span))
+        a = _align(sd, perf)
     m = a.metrics()
     bars = _bars(m)
     _irregularity(sd, perf, a, bars)
@@ -426,6 +495,11 @@ def assess(sd: ScoreData, perf: Performance) -> JSON:
     return {
         "score": sd.path,
         "performance": perf.path,
+        "attempt": {
+            "first_bar": span[0] if span else None,
+            "last_bar": span[1] if span else None,
+            "whole_score": whole,
+        },
         "metrics": metrics,
         "bars": bars,
         "feedback": feedback(metrics, bars),

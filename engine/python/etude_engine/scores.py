@@ -20,7 +20,7 @@ import math
 import warnings
 from bisect import bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from etude_engine._engine import Score
-from etude_engine.exceptions import InvalidPerformanceError, InvalidScoreError
+from etude_engine.exceptions import InvalidConfigError, InvalidPerformanceError, InvalidScoreError
 
 __all__ = [
     "DYNAMIC_LEVELS",
@@ -36,6 +36,7 @@ __all__ = [
     "SCORE_SUFFIXES",
     "Performance",
     "ScoreData",
+    "excerpt",
     "load_performance",
     "load_score",
     "performance_from_notes",
@@ -313,6 +314,33 @@ def _flatten(path: Path, score: Any) -> ScoreData:
     return ScoreData(
         path=str(path), title=str(title), ids=ids, qpm=qpm, time_signature=ts, model=model, **data
     )
+
+
+def excerpt(sd: ScoreData, start_q: float, end_q: float) -> ScoreData:
+    """The notes of `sd` with onsets from `start_q` to `end_q` quarters; ids and times kept."""
+    keep = (sd.onset_q >= start_q - 1e-9) & (sd.onset_q <= end_q + 1e-9)
+    if not keep.any():
+        raise InvalidConfigError(f"{sd.path} has no notes from quarter {start_q} to {end_q}")
+    columns = {
+        name: getattr(sd, name)[keep]
+        for name in (
+            "pitch",
+            "onset_q",
+            "duration_q",
+            "onset_s",
+            "duration_s",
+            "bar",
+            "beat",
+            "hand",
+            "voice",
+            "grace",
+            "ornament",
+            "dynamic",
+        )
+    }
+    model = Score(**{k: v.tolist() for k, v in columns.items()})
+    ids = [i for i, k in zip(sd.ids, keep, strict=True) if k]
+    return replace(sd, ids=ids, model=model, **columns)
 
 
 def performance_from_notes(
