@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support.checks import LiveClient, stored_counts
-from support.etude import count_note_ons, performance, start_bridge, start_hub
+from support.checks import LiveClient, events_stored, stored_counts
+from support.etude import count_note_ons, events_sent, performance, start_bridge, start_hub
 from support.servers import MosquittoServer, PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +41,7 @@ async def test_hub_killed_mid_replay_still_stores_every_note_once(
         client.base_url = hub.url
         assert await asyncio.to_thread(bridge.popen.wait, 120) == 0, bridge.log()[-3000:]
         await client.wait_for_note_ons(expected, timeout=60)
-        counts = await stored_counts(url)
+        counts = await events_stored(url, events_sent(bridge))
     finally:
         await client.stop()
         hub.proc.terminate()

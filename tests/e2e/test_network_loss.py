@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from support.checks import note_ons_stored, stored_counts
-from support.etude import count_note_ons, performance, start_bridge, start_hub
+from support.checks import events_stored, stored_counts
+from support.etude import count_note_ons, events_sent, performance, start_bridge, start_hub
 from support.servers import MosquittoServer, PostgresServer
 
 pytestmark = pytest.mark.e2e
@@ -40,7 +40,7 @@ async def test_broker_outage_mid_replay_loses_nothing(
         during = await stored_counts(url)
         await asyncio.to_thread(own_broker.start)
         assert await asyncio.to_thread(bridge.popen.wait, 120) == 0, bridge.log()[-3000:]
-        counts = await note_ons_stored(url, expected)
+        counts = await events_stored(url, events_sent(bridge))
     finally:
         hub.proc.terminate()
         if bridge.popen.poll() is None:
@@ -65,7 +65,7 @@ async def test_bridge_started_without_a_broker_delivers_later(
     hub = await asyncio.to_thread(start_hub, tmp_path, url, own_broker.port)
     try:
         assert await asyncio.to_thread(bridge.popen.wait, 90) == 0, bridge.log()[-3000:]
-        counts = await note_ons_stored(url, expected)
+        counts = await events_stored(url, events_sent(bridge))
     finally:
         hub.proc.terminate()
     assert counts.note_ons == counts.distinct_note_ons == expected

@@ -129,6 +129,18 @@ async def note_ons_stored(
     return await stored_counts(database_url, device_id)
 
 
+async def events_stored(
+    database_url: str, expected: int, device_id: str = "piano-1", timeout: float = 30
+) -> StoredCounts:
+    """Wait until `expected` events of a device (all kinds) are stored; return the counts."""
+
+    async def enough() -> bool:
+        return (await stored_counts(database_url, device_id)).events >= expected
+
+    await eventually(enough, timeout, f"{expected} stored events of {device_id}")
+    return await stored_counts(database_url, device_id)
+
+
 @asynccontextmanager
 async def in_process_hub(config: HubConfig) -> AsyncIterator[TestClient]:
     """The hub from its app factory, served in this process, once MQTT is connected."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,13 @@ def running_hub(
         yield hub
     finally:
         hub.proc.terminate()
+
+
+def events_sent(bridge: Proc) -> int:
+    """How many events a finished replay put in its outbox (from its last log line)."""
+    found = re.findall(r"replay finished: \d+ notes, (\d+) events", bridge.log())
+    assert found, f"the bridge did not finish its replay:\n{bridge.log()[-3000:]}"
+    return int(found[-1])
 
 
 def start_bridge(
