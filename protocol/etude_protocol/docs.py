@@ -13,11 +13,15 @@ from .messages import (
     MAX_PAYLOAD_BYTES,
     Availability,
     DeviceInfo,
+    FeedbackItem,
     SessionState,
     WireModel,
 )
 from .topics import QOS, Topics
 from .version import PROTOCOL_VERSION
+
+#: Models that appear only inside events.
+NESTED: tuple[type[BaseModel], ...] = (FeedbackItem,)
 
 _T = Topics("etude")
 
@@ -57,6 +61,8 @@ def _type_name(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " \\| ".join(f"`{json.dumps(e)}`" for e in schema["enum"])
     kind = str(schema.get("type", "any"))
+    if kind == "array" and "prefixItems" in schema:  # a tuple
+        return "[" + ", ".join(_type_name(s) for s in schema["prefixItems"]) + "]"
     if kind == "array":
         return f"array of {_type_name(schema.get('items', {}))}"
     fmt = schema.get("format")
@@ -74,7 +80,10 @@ def field_table(model: type[BaseModel]) -> str:
     rows = ["| field | type | required | description |", "| --- | --- | --- | --- |"]
     for name, prop in schema["properties"].items():
         desc = str(prop.get("description", "")).replace("|", "\\|")
-        req = "yes" if name in required else f"no (default `{json.dumps(prop.get('default'))}`)"
+        default = prop.get("default")
+        if "default" not in prop and name in model.model_fields:  # a default_factory
+            default = model.model_fields[name].get_default(call_default_factory=True)
+        req = "yes" if name in required else f"no (default `{json.dumps(default)}`)"
         rows.append(f"| `{name}` | {_type_name(prop)} | {req} | {desc} |")
     return "\n".join(rows)
 
@@ -140,6 +149,16 @@ def render_markdown() -> str:
         if doc and event.__doc__ != EVENT_TYPES[0].__mro__[1].__doc__:
             out += [doc, ""]
         out += [field_table(event), ""]
+    for nested in NESTED:
+        doc = (nested.__doc__ or "").strip().splitlines()[0]
+        out += [
+            f"### {nested.__name__}",
+            "",
+            f"Inside an event. {doc}",
+            "",
+            field_table(nested),
+            "",
+        ]
     out += [
         "## WebSocket live stream (hub → browsers, terminal clients)",
         "",
@@ -161,6 +180,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         DeviceInfo,
         SessionState,
         *EVENT_TYPES,
+        *NESTED,
         *LIVE_TYPES,
     ]
     return {m.__name__: m.model_json_schema() for m in models}

@@ -137,8 +137,53 @@ class AudioFeatures(EventBase):
     )
 
 
+Share = Annotated[float, Field(ge=0, le=1)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class FeedbackItem(BaseModel):
+    """One suggestion of an analysis: what to practise, where, and why."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    kind: str = Field(max_length=20, description="notes, tempo, rhythm, dynamics, chords, ...")
+    bars: tuple[int, int] | None = Field(None, description="First and last bar it is about")
+    hand: Literal["right", "left"] | None = None
+    message: str = Field(max_length=500)
+
+
+class SessionAnalysis(EventBase):
+    """The engine's assessment of a finished session, sent by the bridge after session_ended.
+
+    With a score (the piece recognised in the bridge's library): the metrics and feedback of
+    the passage played. Without one (free play): tempo, its stability, evenness, dynamics.
+    """
+
+    kind: Literal["session_analysis"] = "session_analysis"
+    session_id: UUID
+    piece: str | None = Field(None, max_length=255, description="Title of the piece recognised")
+    score: str | None = Field(None, max_length=500, description="Its file in the library")
+    confidence: Share = Field(0.0, description="Share of the first notes the piece explains")
+    first_bar: int | None = Field(None, description="First bar of the passage played")
+    last_bar: int | None = None
+    pitch_accuracy: Share | None = None
+    rhythm_accuracy: Share | None = None
+    dynamics_range: Share | None = None
+    overall_score: Annotated[float, Field(ge=0, le=100)] | None = None
+    matched: Count = 0
+    wrong_pitch: Count = 0
+    missed: Count = 0
+    extra: Count = 0
+    tempo_bpm: Annotated[float, Field(gt=0, le=1000)] | None = Field(
+        None, description="Free play: the pulse, beats per minute"
+    )
+    tempo_stability: Share | None = Field(None, description="Free play: 1 = steady")
+    evenness: Share | None = Field(None, description="Free play: evenness of runs, 1 = even")
+    feedback: list[FeedbackItem] = Field(default_factory=list, max_length=10)
+
+
 Event = Annotated[
-    NoteOn | NoteOff | Pedal | SessionStarted | SessionEnded | AudioFeatures,
+    NoteOn | NoteOff | Pedal | SessionStarted | SessionEnded | AudioFeatures | SessionAnalysis,
     Field(discriminator="kind"),
 ]
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
@@ -148,6 +193,7 @@ EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
     SessionStarted,
     SessionEnded,
     AudioFeatures,
+    SessionAnalysis,
 )
 EVENT_KINDS: Final = frozenset(t.model_fields["kind"].default for t in EVENT_TYPES)
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
