@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from etude_protocol import PROTOCOL_VERSION, DeviceInfo, Topics
 
 from . import __version__
+from .assessment import SessionAssessor
 from .config import BridgeConfig
 from .controller import Bridge
 from .mqtt import BridgeMqtt
@@ -51,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--mqtt-port", type=int)
     p.add_argument("--outbox", type=Path, help="outbox database file")
     p.add_argument(
+        "--score-library", type=Path, help="folder of scores to recognise and assess sessions"
+    )
+    p.add_argument(
         "--no-wait-for-hub", action="store_true", help="publish even if no hub is online"
     )
     p.add_argument(
@@ -80,6 +84,7 @@ def load_config(args: argparse.Namespace) -> BridgeConfig:
         "mqtt_host": args.mqtt_host,
         "mqtt_port": args.mqtt_port,
         "outbox_path": args.outbox,
+        "score_library": args.score_library,
         "wait_for_hub": False if args.no_wait_for_hub else None,
     }
     return BridgeConfig(**{k: v for k, v in overrides.items() if v is not None})
@@ -98,6 +103,8 @@ def open_sources(config: BridgeConfig) -> tuple[MidiSource | None, AudioSource |
         audio = AudioFileSource(config.audio_file, config.replay_speed)
     elif config.audio_device:
         audio = MicrophoneSource(config.audio_device)
+    if config.score_library is not None and not config.score_library.is_dir():
+        raise SourceError(f"score library {config.score_library} is not a folder")
     if midi is None and audio is None:
         raise SourceError(
             "nothing to listen to: give --midi-port, --midi-file, --audio-device or --audio-file "
@@ -156,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_hub=config.wait_for_hub,
         window=config.publish_window,
     )
+    assessor = None
+    if config.assess_sessions and info.engine_version is not None:
+        cache = config.outbox_path.parent / "score-index"
+        assessor = SessionAssessor(config.score_library, cache_dir=cache)
     bridge = Bridge(
+        assessor=assessor,
         device_id=config.device_id,
         topics=topics,
         outbox=outbox,

@@ -41,6 +41,14 @@ class BridgeConfig(BaseSettings):
     idle_timeout: float = Field(20.0, gt=0, description="Seconds without notes that end a session")
     wait_for_hub: bool = Field(True, description="Hold the outbox until the hub is online")
     publish_window: int = Field(200, ge=1, le=10_000, description="Unacknowledged messages at once")
+    assess_sessions: bool = Field(
+        True, description="Send the engine's analysis of each finished session"
+    )
+    score_library: Path | None = Field(
+        None,
+        description="Folder of scores (MusicXML, MIDI): a session that plays one of them is "
+        "assessed against it; otherwise it gets free-play figures",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from etude_protocol import (
     NoteOff,
     NoteOn,
     Pedal,
+    SessionAnalysis,
     SessionEnded,
     SessionStarted,
     SessionState,
@@ -27,6 +30,7 @@ from etude_protocol import (
     utc_now,
 )
 
+from .assessment import SessionAssessor, TakeRecorder
 from .mqtt import BridgeMqtt
 from .outbox import Outbox
 from .session import ActiveSession, SessionTracker
@@ -45,6 +49,7 @@ class BridgeStats:
     events: int = 0
     notes: int = 0
     sessions: int = 0
+    analyses: int = 0
 
 
 class Bridge:
@@ -58,6 +63,7 @@ class Bridge:
         idle_timeout: float = 20.0,
         midi: MidiSource | None = None,
         audio: AudioSource | None = None,
+        assessor: SessionAssessor | None = None,
     ) -> None:
         self.device_id = device_id
         self.topics = topics
@@ -69,6 +75,14 @@ class Bridge:
         self.stats = BridgeStats()
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
+        self.assessor = assessor
+        self._take = TakeRecorder()
+        # One worker, so that analyses go out in the order their sessions ended; the engine
+        # runs there, off the threads that read the piano.
+        self._analysis_worker = ThreadPoolExecutor(1, thread_name_prefix="assess")
+        self._pending: list[Future[None]] = []
+        if assessor is not None:
+            self._pending.append(self._analysis_worker.submit(self._warm_up))
 
     # ---------------------------------------------------------------- running
 
@@ -86,9 +100,17 @@ class Bridge:
                 thread.join(timeout=0.5)
         with self._lock:
             self._end_session("stopped" if self.stop_event.is_set() else "source_ended")
+        self.finish_analyses()
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def finish_analyses(self) -> None:
+        """Waits until every ended session's analysis is in the outbox."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
+        self._analysis_worker.shutdown(wait=True)
 
     def _run_midi(self) -> None:
         assert self.midi is not None
@@ -121,6 +143,7 @@ class Bridge:
     def _on_message(self, t: float, msg: mido.Message) -> None:
         if msg.type == "note_on" and msg.velocity > 0:
             self._activity(t, is_note=True)
+            self._take.note_on(self.sessions.session_time(t), msg.note, msg.velocity, msg.channel)
             self._emit(
                 NoteOn,
                 pitch=msg.note,
@@ -132,6 +155,7 @@ class Bridge:
         elif msg.type in ("note_off", "note_on"):
             if self.sessions.current is None:
                 return  # a release from before the session: nothing to pair it with
+            self._take.note_off(self.sessions.session_time(t), msg.note, msg.channel)
             self._emit(
                 NoteOff,
                 pitch=msg.note,
@@ -176,6 +200,9 @@ class Bridge:
     def _heard_notes(self, window: AudioWindow) -> None:
         for note in window.notes:
             self.sessions.on_activity(note.time, is_note=True)
+            self._take.note_on(
+                self.sessions.session_time(note.time), note.pitch, max(1, note.velocity)
+            )
             self._emit(
                 NoteOn,
                 pitch=note.pitch,
@@ -185,6 +212,7 @@ class Bridge:
             )
             self.stats.notes += 1
         for end in window.note_ends:
+            self._take.note_off(self.sessions.session_time(end.time), end.pitch)
             self._emit(
                 NoteOff,
                 pitch=end.pitch,
@@ -202,6 +230,7 @@ class Bridge:
     def _start_session(self, session: ActiveSession) -> None:
         source = " + ".join(s.description for s in (self.midi, self.audio) if s is not None)
         ts = utc_now()
+        self._take = TakeRecorder()
         self._emit(SessionStarted, ts=ts, source=source)
         self.stats.sessions += 1
         state = SessionState(
@@ -223,6 +252,37 @@ class Bridge:
         self.sessions.end()
         self._retain(self.topics.device_session(self.device_id), b"")
         log.info("session %s ended (%s, %d notes)", session.id, reason, session.note_count)
+        if self.assessor is not None:
+            take, self._take = self._take.finish(), TakeRecorder()
+            self._pending.append(self._analysis_worker.submit(self._analyse, session.id, take))
+
+    # ---------------------------------------------------------------- analysis (worker thread)
+
+    def _warm_up(self) -> None:
+        assert self.assessor is not None
+        try:
+            self.assessor.warm_up()
+        except Exception:  # a broken library must not stop the bridge: it plays on, unassessed
+            log.exception("could not index the score library")
+
+    def _analyse(self, session_id: uuid.UUID, take: TakeRecorder) -> None:
+        assert self.assessor is not None
+        try:
+            fields = self.assessor.analyse(take)
+        except Exception:  # the notes are already safe in the outbox; only the analysis is lost
+            log.exception("could not analyse session %s", session_id)
+            return
+        if fields is None:
+            return
+        with self._lock:
+            self._emit(SessionAnalysis, session_id=session_id, **fields)
+            self.stats.analyses += 1
+        log.info(
+            "session %s: %s, score %s",
+            session_id,
+            fields.get("piece") or "free play",
+            fields.get("overall_score"),
+        )
 
     def _emit(self, event_type: type[EventBase], **fields: Any) -> int:
         """Store one event in the outbox (it takes the next seq), then wake the publisher.

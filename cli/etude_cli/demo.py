@@ -1,8 +1,9 @@
 """`etude demo`: the whole of Etude on one machine, with nothing to set up.
 
 Starts, as one process tree: an embedded MQTT broker, the hub on SQLite in a data folder,
-and a bridge replaying a bundled real piano performance in real time, again and again.
-Prints the address of the page; Ctrl-C stops everything cleanly.
+and a bridge replaying a bundled real piano performance in real time, again and again; at
+the end of each take the bridge recognises the piece in the bundled score library and the
+page shows its assessment. Prints the address of the page; Ctrl-C stops everything cleanly.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 PERFORMANCES = Path(__file__).resolve().parent / "performances"
 DEFAULT_PERFORMANCE = PERFORMANCES / "Chopin_op10_no3_p01.mid"
+SCORES = Path(__file__).resolve().parent / "scores"
 
 
 def free_port(preferred: int = 0) -> int:
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                 str(mqtt_port),
                 "--outbox",
                 str(data / "bridge-outbox.db"),
+                "--score-library",
+                str(SCORES),
             ],
         )
         print(

@@ -1,5 +1,6 @@
 """`etude demo` brings the whole thing up on one machine, prints the page's address, serves
-the replayed notes and stops cleanly."""
+the replayed notes and, after each take, its assessment against the bundled score; stops
+cleanly."""
 
 from __future__ import annotations
 
@@ -55,11 +56,18 @@ def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
             time.sleep(0.3)
         with urllib.request.urlopen(address, timeout=5) as reply:
             page = reply.read().decode()
+        pieces: list[str | None] = []
+        deadline = time.monotonic() + 120  # one take at 10x, and the library's first indexing
+        while time.monotonic() < deadline and not any(pieces):
+            with urllib.request.urlopen(address + "api/v1/devices/demo-piano/sessions") as reply:
+                pieces = [s["piece_name"] for s in json.loads(reply.read())["data"]]
+            time.sleep(0.5)
     finally:
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
     assert last_seq >= 200, "the bundled performance did not reach the hub"
     assert "<canvas" in page
+    assert "Chopin_op10_no3" in pieces, "no take was recognised and assessed:\n" + "".join(output)
     assert proc.returncode == 0
     assert "etude demo: stopped" in rest
     assert "Traceback" not in "".join(output) + rest

@@ -1,14 +1,17 @@
-"""The page, in a real Chromium, draws the notes of a replayed performance as they arrive."""
+"""The page, in a real Chromium, draws the notes of a replayed performance as they arrive, then
+shows the engine's analysis of the session."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
 
 from support.browser import chromium
 from support.etude import count_note_ons, embedded_broker, performance, start_bridge, start_hub
+from support.midi import VIENNA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -28,6 +31,9 @@ AMBER_PIXELS = """() => {
 async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
     midi = performance("Mozart_K331_1st-mov_p01")
     expected = count_note_ons(midi)
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(VIENNA / "musicxml" / "Mozart_K331_1st-mov.musicxml", library)
     with embedded_broker(tmp_path) as mqtt_port:
         hub = await asyncio.to_thread(
             start_hub, tmp_path, f"sqlite+aiosqlite:///{tmp_path}/etude.db", mqtt_port
@@ -39,7 +45,9 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
                 await page.goto(hub.url)
                 assert await page.title() == "Etude — live piano roll"
-                bridge = start_bridge(tmp_path, mqtt_port, midi, speed=30)
+                bridge = start_bridge(
+                    tmp_path, mqtt_port, midi, speed=30, extra=["--score-library", str(library)]
+                )
                 await page.wait_for_function(
                     "() => window.etudeRoll && window.etudeRoll.connected", timeout=30_000
                 )
@@ -48,6 +56,8 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
                 )
                 assert await asyncio.to_thread(bridge.popen.wait, 60) == 0
                 painted = await page.evaluate(AMBER_PIXELS)
+                await page.wait_for_selector("#analysis:not([hidden])", timeout=60_000)
+                analysis = await page.inner_text("#analysis")
                 await page.screenshot(path=str(tmp_path / "page.png"))
                 counts = await page.text_content("#counts")
                 assert errors == []
@@ -55,3 +65,5 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
             hub.proc.terminate()
     assert painted > 500, f"only {painted} note pixels on the canvas"
     assert counts is not None and counts.startswith(f"{expected} notes")
+    assert "Mozart_K331_1st-mov, bars 1–" in analysis
+    assert "score" in analysis and "pitch" in analysis and "%" in analysis

@@ -14,6 +14,7 @@ from etude_protocol import (
     Availability,
     NoteOff,
     NoteOn,
+    SessionAnalysis,
     SessionEnded,
     SessionStarted,
     Topics,
@@ -186,3 +187,77 @@ async def test_page_is_served_with_security_headers(client: TestClient) -> None:
     assert reply.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in reply.headers["Content-Security-Policy"]
     assert (await client.get("/static/roll.js")).status == 200
+
+
+def analysis(device: str, seq: int, session_id: uuid.UUID = SESSION) -> tuple[str, bytes]:
+    event = SessionAnalysis(
+        device_id=device,
+        seq=seq,
+        ts=utc_now(),
+        session_id=session_id,
+        piece="Mozart K. 331",
+        score="mozart.musicxml",
+        confidence=0.97,
+        first_bar=1,
+        last_bar=18,
+        pitch_accuracy=0.95,
+        rhythm_accuracy=0.8,
+        dynamics_range=0.3,
+        overall_score=88.5,
+        matched=300,
+        missed=12,
+        feedback=[
+            {
+                "kind": "notes",
+                "bars": (12, 14),
+                "hand": "left",
+                "message": "Bars 12–14, left hand: 3 missed notes",
+            }
+        ],
+    )
+    return TOPICS.event(device, event.kind), encode(event)
+
+
+async def test_a_session_analysis_is_stored_and_served(
+    client: TestClient, mosquitto: MosquittoServer
+) -> None:
+    device = "api-analysis"
+    messages = [*take(device, 1, 5), analysis(device, 13)]
+    await asyncio.to_thread(publish_all, mosquitto.port, messages)
+
+    async def analysed() -> bool:
+        reply = await client.get(f"/api/v1/sessions/{SESSION}/analysis")
+        return reply.status == 200
+
+    await eventually(analysed, 20, "the session's analysis")
+    data = (await (await client.get(f"/api/v1/sessions/{SESSION}/analysis")).json())["data"]
+    assert data["piece"] == "Mozart K. 331" and data["overall_score"] == 88.5
+    assert data["feedback"][0]["bars"] == [12, 14] and data["feedback"][0]["hand"] == "left"
+    assert data["session_id"] == str(SESSION) and "seq" not in data
+    sessions = (await (await client.get(f"/api/v1/devices/{device}/sessions")).json())["data"]
+    assert sessions[0]["piece_name"] == "Mozart K. 331"
+    # The live stream carries it too, after the notes.
+    async with client.ws_connect(f"/api/v1/devices/{device}/live?since=12") as ws:
+        data = await ws.receive_json(timeout=10)
+    assert data["type"] == "event" and data["event"]["kind"] == "session_analysis"
+
+
+async def test_analysis_errors(client: TestClient, mosquitto: MosquittoServer) -> None:
+    assert (await client.get("/api/v1/sessions/not-a-uuid/analysis")).status == 400
+    reply = await client.get(f"/api/v1/sessions/{uuid.uuid4()}/analysis")
+    assert reply.status == 404 and "no session" in (await reply.json())["error"]["message"]
+    # A session without an analysis (too short, or not sent yet): 404 saying so.
+    other = uuid.uuid4()
+    start = SessionStarted(device_id="api-short", seq=1, ts=utc_now(), session_id=other, source="t")
+    await asyncio.to_thread(
+        publish_all, mosquitto.port, [(TOPICS.event("api-short", start.kind), encode(start))]
+    )
+
+    async def stored() -> bool:
+        return (await client.get("/api/v1/devices/api-short/sessions")).status == 200 and bool(
+            (await (await client.get("/api/v1/devices/api-short/sessions")).json())["data"]
+        )
+
+    await eventually(stored, 20, "the short session")
+    reply = await client.get(f"/api/v1/sessions/{other}/analysis")
+    assert reply.status == 404 and "no analysis" in (await reply.json())["error"]["message"]

@@ -15,6 +15,7 @@ from etude_protocol import (
     NoteOn,
     ProtocolError,
     RejectReason,
+    SessionAnalysis,
     SessionStarted,
     decode,
     decode_event,
@@ -51,6 +52,7 @@ def test_every_event_kind_has_a_distinct_name() -> None:
         "session_started",
         "session_ended",
         "audio_features",
+        "session_analysis",
     } == EVENT_KINDS
 
 
@@ -113,3 +115,46 @@ def test_retained_messages_decode() -> None:
     assert decode(DeviceInfo, encode(info)) == info
     with pytest.raises(ProtocolError):
         decode(Availability, b'{"v":1,"state":"sleepy"}')
+
+
+def analysis_payload(**overrides: object) -> dict[str, object]:
+    fields: dict[str, object] = {
+        "v": 1,
+        "kind": "session_analysis",
+        "device_id": "room-1",
+        "seq": 9,
+        "ts": "2026-11-25T12:00:00Z",
+        "session_id": str(uuid.uuid4()),
+        "piece": "Mozart K. 331",
+        "overall_score": 91.0,
+        "pitch_accuracy": 0.97,
+        "feedback": [
+            {"kind": "tempo", "bars": [3, 4], "hand": None, "message": "Bars 3–4: rushed"}
+        ],
+    }
+    fields.update(overrides)
+    return fields
+
+
+def test_session_analysis_round_trip() -> None:
+    event = decode_event(json.dumps(analysis_payload()).encode())
+    assert isinstance(event, SessionAnalysis)
+    assert event.feedback[0].bars == (3, 4) and event.overall_score == 91.0
+    assert decode_event(encode(event)) == event
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"overall_score": 150},
+        {"pitch_accuracy": -0.1},
+        {"session_id": None},
+        {"feedback": [{"kind": "notes", "message": "x" * 501}]},
+        {"feedback": [{"kind": "notes", "message": "m"}] * 11},
+        {"feedback": [{"kind": "notes", "hand": "both", "message": "m"}]},
+    ],
+)
+def test_bad_session_analysis_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(json.dumps(analysis_payload(**bad)).encode())
+    assert caught.value.reason is RejectReason.INVALID_SCHEMA

@@ -11,9 +11,19 @@ from aiohttp.test_utils import TestServer
 
 from etude_hub.app import create_app
 from etude_hub.config import HubConfig
-from etude_protocol import NoteOff, NoteOn, SessionStarted, Topics, encode, utc_now
+from etude_protocol import (
+    FeedbackItem,
+    NoteOff,
+    NoteOn,
+    SessionAnalysis,
+    SessionStarted,
+    Topics,
+    encode,
+    utc_now,
+)
 from etude_tui.app import EtudeApp
-from etude_tui.widgets import Keyboard, NoteLog, SessionPanel
+from etude_tui.widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
+from etude_tui.widgets.analysis_panel import describe
 from etude_tui.widgets.note_log import note_name
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
@@ -82,3 +92,53 @@ async def test_tui_shows_live_notes(hub_url: str, mosquitto: MosquittoServer) ->
 
 def test_note_names() -> None:
     assert [note_name(p) for p in (21, 60, 61, 108)] == ["A0", "C4", "C♯4", "C8"]
+
+
+def analysis(device: str, seq: int, **fields: object) -> SessionAnalysis:
+    return SessionAnalysis(
+        device_id=device, seq=seq, ts=utc_now(), session_id=uuid.uuid4(), **fields
+    )
+
+
+async def test_tui_shows_the_session_analysis(hub_url: str, mosquitto: MosquittoServer) -> None:
+    app = EtudeApp(hub_url, "tui-analysis")
+    event = analysis(
+        "tui-analysis",
+        1,
+        piece="Mozart K. 331",
+        first_bar=12,
+        last_bar=20,
+        overall_score=87.0,
+        pitch_accuracy=0.93,
+        rhythm_accuracy=0.81,
+        missed=4,
+        feedback=[
+            FeedbackItem(
+                kind="notes",
+                bars=(12, 14),
+                hand="left",
+                message="Bars 12–14, left hand: 3 missed notes",
+            )
+        ],
+    )
+    async with app.run_test() as pilot:
+        panel = app.query_one(AnalysisPanel)
+        assert not panel.has_class("shown")
+        topic = Topics(NS).event("tui-analysis", event.kind)
+        await asyncio.to_thread(publish_all, mosquitto.port, [(topic, encode(event))])
+        for _ in range(200):
+            if panel.has_class("shown"):
+                break
+            await pilot.pause(0.05)
+        assert panel.has_class("shown")
+    text = describe(event).plain
+    assert "Mozart K. 331, bars 12–20" in text and "score 87" in text and "pitch 93%" in text
+    assert "1. Bars 12–14, left hand: 3 missed notes" in text
+
+
+def test_free_play_analysis_text() -> None:
+    text = describe(
+        analysis("room", 1, tempo_bpm=96.4, tempo_stability=0.9, evenness=0.75, dynamics_range=0.2)
+    ).plain
+    assert text.startswith("Free play") and "tempo 96 bpm" in text and "evenness 75%" in text
+    assert "well played" not in text

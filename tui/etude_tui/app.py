@@ -15,12 +15,13 @@ from etude_protocol import (
     LiveEvent,
     NoteOff,
     NoteOn,
+    SessionAnalysis,
     SessionEnded,
     SessionStarted,
 )
 
 from .client import LiveStream
-from .widgets import Keyboard, NoteLog, SessionPanel
+from .widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
 
 
 class EtudeApp(App[None]):
@@ -37,6 +38,7 @@ class EtudeApp(App[None]):
         yield Header()
         yield SessionPanel()
         yield Keyboard()
+        yield AnalysisPanel()
         yield NoteLog()
         yield Footer()
 
@@ -70,6 +72,8 @@ class EtudeApp(App[None]):
             self.query_one(NoteLog).add_note(
                 event.session_time, event.pitch, event.velocity, event.seq
             )
+        elif isinstance(event, SessionAnalysis):
+            self.query_one(AnalysisPanel).show(event)
         elif isinstance(event, NoteOff):
             keyboard.release(event.pitch)
             panel.session_time = max(panel.session_time, event.session_time)

@@ -69,11 +69,31 @@ async def list_sessions(request: web.Request) -> web.Response:
     return ok([session_json(s) for s in rows])
 
 
-async def session_notes(request: web.Request) -> web.Response:
+def _session_id(request: web.Request) -> uuid.UUID:
     try:
-        session_id = uuid.UUID(request.match_info["session_id"])
+        return uuid.UUID(request.match_info["session_id"])
     except ValueError as exc:
         raise BadRequest("session id must be a UUID") from exc
+
+
+async def session_notes(request: web.Request) -> web.Response:
+    session_id = _session_id(request)
     async with request.app[DB_SESSIONS]() as session:
         notes = await q.session_notes(session, session_id)
     return ok([note_json(n) for n in notes])
+
+
+async def session_analysis(request: web.Request) -> web.Response:
+    """The engine's analysis of a session: the bridge's session_analysis message as stored."""
+    session_id = _session_id(request)
+    async with request.app[DB_SESSIONS]() as session:
+        if await q.get_session(session, session_id) is None:
+            raise NotFound(f"no session {session_id}")
+        result = await q.session_analysis(session, session_id)
+    if result is None:
+        raise NotFound(f"session {session_id} has no analysis (yet, or it was too short)")
+    doc = dict(result.feedback_json or {})
+    for envelope in ("v", "device_id", "seq", "ts", "kind"):
+        doc.pop(envelope, None)
+    doc["analysed_at"] = result.created_at.isoformat() if result.created_at else None
+    return ok(doc)

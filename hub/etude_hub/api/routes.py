@@ -21,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
             web.get("/api/v1/devices/{device_id}/sessions", devices.list_sessions),
             web.get("/api/v1/devices/{device_id}/live", live.live),
             web.get("/api/v1/sessions/{session_id}/notes", devices.session_notes),
+            web.get("/api/v1/sessions/{session_id}/analysis", devices.session_analysis),
             web.static("/static", STATIC_DIR),
         ]
     )

@@ -1,5 +1,6 @@
 // Live piano roll: one WebSocket per device, notes drawn on a canvas as they arrive.
 // The stream replays stored events after `since`, so a reconnect resumes where it stopped.
+import { showAnalysis } from "./analysis.js";
 
 const LOW = 21, HIGH = 108;              // piano range, A0..C8
 const SPAN_SECONDS = 12;                 // time visible across the canvas
@@ -8,6 +9,7 @@ const KEYS_WIDTH = 36;                   // keyboard strip on the left
 const state = {
   deviceId: null, socket: null, lastSeq: 0, connected: false,
   sessionId: null, notes: [], open: new Map(), latest: 0, latestAt: 0, live: false,
+  analysis: null,
 };
 // Read by tests and handy in the console.
 window.etudeRoll = {
@@ -15,6 +17,7 @@ window.etudeRoll = {
   get lastSeq() { return state.lastSeq; },
   get connected() { return state.connected; },
   get deviceId() { return state.deviceId; },
+  get analysis() { return state.analysis; },
 };
 
 const canvas = document.getElementById("roll");
@@ -22,6 +25,7 @@ const ctx = canvas.getContext("2d");
 const statusEl = document.getElementById("status");
 const countsEl = document.getElementById("counts");
 const deviceSelect = document.getElementById("device");
+const analysisPanel = document.getElementById("analysis");
 
 function isBlack(pitch) { return [1, 3, 6, 8, 10].includes(pitch % 12); }
 
@@ -33,6 +37,7 @@ function handle(event) {
   state.lastSeq = Math.max(state.lastSeq, event.seq);
   if (event.kind === "session_started") { resetSession(event.session_id); state.live = true; return; }
   if (event.kind === "session_ended") { state.live = false; closeAll(event); return; }
+  if (event.kind === "session_analysis") { state.analysis = event; showAnalysis(analysisPanel, event); return; }
   if (event.session_id && event.session_id !== state.sessionId) resetSession(event.session_id);
   if (typeof event.session_time === "number") {
     state.latest = Math.max(state.latest, event.session_time); state.latestAt = performance.now();
@@ -60,6 +65,7 @@ function closeAll() {
 function connect(deviceId) {
   if (state.socket) state.socket.close();
   state.deviceId = deviceId; state.lastSeq = 0; resetSession(null);
+  state.analysis = null; analysisPanel.hidden = true;
   open();
 }
 

@@ -10,7 +10,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent
+from etude_hub.db.models import (
+    AnalysisResult,
+    Device,
+    NoteEvent,
+    Performance,
+    PracticeSession,
+    StoredEvent,
+)
 
 from .ingest import ensure_devices
 
@@ -66,6 +73,22 @@ async def session_notes(session: AsyncSession, session_id: uuid.UUID) -> list[No
         .order_by(NoteEvent.session_time, NoteEvent.seq)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def session_analysis(session: AsyncSession, session_id: uuid.UUID) -> AnalysisResult | None:
+    """The latest analysis of a session, or None."""
+    stmt = (
+        select(AnalysisResult)
+        .join(Performance, AnalysisResult.performance_id == Performance.id)
+        .where(Performance.session_id == session_id)
+        .order_by(AnalysisResult.created_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+async def get_session(session: AsyncSession, session_id: uuid.UUID) -> PracticeSession | None:
+    return await session.get(PracticeSession, session_id)
 
 
 async def events_after(

@@ -10,11 +10,20 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from etude_hub.db.models import Device, NoteEvent, PracticeSession, StoredEvent, utcnow
+from etude_hub.db.models import (
+    AnalysisResult,
+    Device,
+    NoteEvent,
+    Performance,
+    PracticeSession,
+    StoredEvent,
+    utcnow,
+)
 from etude_protocol import (
     Event,
     NoteOff,
     NoteOn,
+    SessionAnalysis,
     SessionEnded,
     SessionStarted,
 )
@@ -75,6 +84,7 @@ async def store_events(session: AsyncSession, events: Sequence[Event]) -> list[E
             unique_fresh.append(e)
     await _store_notes(session, unique_fresh)
     await _store_sessions(session, unique_fresh)
+    await _store_analyses(session, unique_fresh)
     await _touch_devices(session, unique_fresh, received)
     return unique_fresh
 
@@ -127,6 +137,39 @@ async def _store_sessions(session: AsyncSession, events: Sequence[Event]) -> Non
                     note_count=e.note_count,
                 )
             )
+
+
+async def _store_analyses(session: AsyncSession, events: Sequence[Event]) -> None:
+    """A session's analysis goes to the seed's tables: one performance (the take) and its
+    analysis_results row, the whole message kept as feedback_json."""
+    for e in events:
+        if not isinstance(e, SessionAnalysis):
+            continue
+        known = _insert(session, PracticeSession).values(
+            id=e.session_id, device_id=e.device_id, started_at=e.ts
+        )  # its session_started may have been rejected: keep the analysis all the same
+        await session.execute(known.on_conflict_do_nothing(index_elements=["id"]))
+        if e.piece is not None:
+            await session.execute(
+                update(PracticeSession)
+                .where(PracticeSession.id == e.session_id)
+                .values(piece_name=e.piece)
+            )
+        take = Performance(session_id=e.session_id)
+        session.add(take)
+        await session.flush()
+        session.add(
+            AnalysisResult(
+                performance_id=take.id,
+                pitch_accuracy=e.pitch_accuracy,
+                rhythm_accuracy=e.rhythm_accuracy,
+                dynamics_range=e.dynamics_range,
+                overall_score=e.overall_score,
+                feedback_json=e.model_dump(mode="json"),
+                created_at=e.ts,
+            )
+        )
+    await session.flush()
 
 
 async def _touch_devices(session: AsyncSession, events: Sequence[Event], now: datetime) -> None:

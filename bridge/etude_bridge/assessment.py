@@ -1,0 +1,149 @@
+"""What a finished session was, and how it went: the engine's assessment, on the device.
+
+The controller records each session's notes (:class:`TakeRecorder`). When the session ends,
+:class:`SessionAssessor` names the piece from the score library (``score_library`` in the
+settings) and assesses the passage played against it; a take that is not in the library, or a
+bridge without one, gets the free-play figures instead. The result is the fields of a
+``session_analysis`` event. The engine is imported here only, so a bridge without the engine
+still runs (and sends no analysis).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Sessions with fewer notes than this are not assessed: a few keys pressed in passing.
+MIN_NOTES = 8
+#: Feedback items sent at most (the protocol allows 10).
+MAX_FEEDBACK = 5
+
+
+@dataclass
+class TakeRecorder:
+    """The notes of one session: onsets paired with their releases, in session seconds."""
+
+    pitch: list[int] = field(default_factory=list)
+    onset: list[float] = field(default_factory=list)
+    offset: list[float] = field(default_factory=list)
+    velocity: list[int] = field(default_factory=list)
+    _sounding: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.pitch)
+
+    def note_on(self, t: float, pitch: int, velocity: int, channel: int = 0) -> None:
+        self.note_off(t, pitch, channel)  # a key struck again ends its previous note
+        self._sounding[(channel, pitch)] = len(self.pitch)
+        self.pitch.append(pitch)
+        self.onset.append(t)
+        self.offset.append(math.nan)
+        self.velocity.append(velocity)
+
+    def note_off(self, t: float, pitch: int, channel: int = 0) -> None:
+        index = self._sounding.pop((channel, pitch), None)
+        if index is not None:
+            self.offset[index] = max(t, self.onset[index])
+
+    def finish(self) -> TakeRecorder:
+        """Closes the notes still sounding at the last event heard; returns self."""
+        end = max([*self.onset, *(o for o in self.offset if not math.isnan(o))], default=0.0)
+        for index in self._sounding.values():
+            self.offset[index] = max(end, self.onset[index])
+        self._sounding.clear()
+        return self
+
+
+class SessionAssessor:
+    """Recognises and assesses finished sessions. Not thread-safe: one worker thread uses it."""
+
+    def __init__(self, library_dir: Path | None, cache_dir: Path | None = None) -> None:
+        self.library_dir = library_dir
+        self.cache_dir = cache_dir
+        self._library: Any = None
+        self._scores: dict[str, Any] = {}
+
+    def warm_up(self) -> None:
+        """Indexes the library (parsing only the scores its cache does not hold)."""
+        if self.library_dir is None or self._library is not None:
+            return
+        from etude_engine.recognize import load_library
+
+        self._library = load_library(self.library_dir, cache_dir=self.cache_dir)
+        for name, problem in self._library.skipped:
+            log.warning("score library: %s skipped: %s", name, problem)
+        log.info("score library %s: %d pieces", self.library_dir, len(self._library))
+
+    def analyse(self, take: TakeRecorder) -> dict[str, Any] | None:
+        """The fields of a session_analysis event for `take`, or None when it is too short."""
+        if len(take) < MIN_NOTES:
+            return None
+        from etude_engine.scores import performance_from_notes
+
+        perf = performance_from_notes(take.pitch, take.onset, take.offset, take.velocity)
+        self.warm_up()
+        if self._library is not None and len(self._library):
+            from etude_engine.recognize import identify
+
+            found = identify(perf, self._library)
+            if found["piece"] is not None:
+                return self._assessed(perf, found)
+        return self._free_play(perf)
+
+    def _assessed(self, perf: Any, found: dict[str, Any]) -> dict[str, Any]:
+        from etude_engine.assess import assess
+        from etude_engine.scores import load_score
+
+        name = str(found["piece"])
+        if name not in self._scores:
+            assert self.library_dir is not None
+            self._scores[name] = load_score(self.library_dir / name)
+        score = self._scores[name]
+        report = assess(score, perf)
+        metrics, notes = report["metrics"], report["metrics"]["notes"]
+        return {
+            "piece": score.title[:255],
+            "score": name[:500],
+            "confidence": min(1.0, max(0.0, float(found["confidence"]))),
+            "first_bar": report["attempt"]["first_bar"],
+            "last_bar": report["attempt"]["last_bar"],
+            "pitch_accuracy": metrics["pitch_accuracy"],
+            "rhythm_accuracy": metrics["rhythm_accuracy"],
+            "dynamics_range": _share(metrics["dynamics_range"]),
+            "overall_score": metrics["overall_score"],
+            "matched": notes["matched"],
+            "wrong_pitch": notes["wrong_pitch"],
+            "missed": notes["missed"],
+            "extra": notes["extra"],
+            "feedback": [_feedback_item(item) for item in report["feedback"][:MAX_FEEDBACK]],
+        }
+
+    def _free_play(self, perf: Any) -> dict[str, Any]:
+        from etude_engine.freeplay import free_play
+
+        figures = free_play(perf)
+        return {
+            "tempo_bpm": figures["tempo_bpm"],
+            "tempo_stability": _share(figures["tempo_stability"]),
+            "evenness": _share(figures["evenness"]),
+            "dynamics_range": _share(figures["dynamics_range"]),
+        }
+
+
+def _share(x: float | None) -> float | None:
+    return None if x is None else min(1.0, max(0.0, float(x)))
+
+
+def _feedback_item(item: dict[str, Any]) -> dict[str, Any]:
+    bars = item.get("bars")
+    return {
+        "kind": str(item["kind"])[:20],
+        "bars": (int(bars[0]), int(bars[1])) if bars else None,
+        "hand": item.get("hand") if item.get("hand") in ("right", "left") else None,
+        "message": str(item["message"])[:500],
+    }
