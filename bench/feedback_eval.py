@@ -34,9 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from etude_engine import align
 from etude_engine import assess as assess_mod
-from etude_engine.assess import assess
+from etude_engine.assess import align_performance, assess
 from etude_engine.scores import Performance, load_performance, load_score
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "performances"
@@ -115,13 +114,7 @@ def _take(row: dict[str, str], sd: Any, rng: np.random.Generator) -> Take:
     report = assess(sd, perf)
     take = Take(row["piece"], _evidence(report["bars"]))
     take.kinds.update(item["kind"] for item in report["feedback"])
-    a = align(
-        sd.model,
-        perf.pitch.tolist(),
-        perf.onset_s.tolist(),
-        perf.offset_s.tolist(),
-        perf.velocity.tolist(),
-    )
+    a = align_performance(sd, perf)
     bar_notes: dict[int, list[int]] = collections.defaultdict(list)
     for si, lab, pi in zip(a.note_score_index, a.note_label, a.note_perf_index, strict=True):
         if lab == "match":

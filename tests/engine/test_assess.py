@@ -24,7 +24,7 @@ from etude_engine import (
     Score,
     align,
 )
-from etude_engine.assess import assess, feedback
+from etude_engine.assess import align_performance, assess, feedback
 from etude_engine.cli_assess import main
 from etude_engine.scores import (
     Performance,
@@ -291,7 +291,7 @@ def _vienna_take(pianist: str) -> tuple[ScoreData, Performance]:
 
 def _bar_starts(sd: ScoreData, perf: Performance) -> dict[int, float]:
     """Each bar's first performed onset, from the alignment's matches."""
-    a = align(sd.model, perf.pitch, perf.onset_s, perf.offset_s, perf.velocity)
+    a = align_performance(sd, perf)
     starts: dict[int, float] = {}
     for si, lab, pi in zip(a.note_score_index, a.note_label, a.note_perf_index, strict=True):
         if lab == "match":

@@ -117,28 +117,28 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+async def _stored_at_least(
+    database_url: str, expected: int, device_id: str, timeout: float, column: str
+) -> StoredCounts:
+    async def enough() -> bool:
+        return getattr(await stored_counts(database_url, device_id), column) >= expected
+
+    await eventually(enough, timeout, f"{expected} stored {column} of {device_id}")
+    return await stored_counts(database_url, device_id)
+
+
 async def note_ons_stored(
     database_url: str, expected: int, device_id: str = "piano-1", timeout: float = 30
 ) -> StoredCounts:
     """Wait until `expected` note-ons of a device are stored; return the final counts."""
-
-    async def enough() -> bool:
-        return (await stored_counts(database_url, device_id)).note_ons >= expected
-
-    await eventually(enough, timeout, f"{expected} stored notes of {device_id}")
-    return await stored_counts(database_url, device_id)
+    return await _stored_at_least(database_url, expected, device_id, timeout, "note_ons")
 
 
 async def events_stored(
     database_url: str, expected: int, device_id: str = "piano-1", timeout: float = 30
 ) -> StoredCounts:
     """Wait until `expected` events of a device (all kinds) are stored; return the counts."""
-
-    async def enough() -> bool:
-        return (await stored_counts(database_url, device_id)).events >= expected
-
-    await eventually(enough, timeout, f"{expected} stored events of {device_id}")
-    return await stored_counts(database_url, device_id)
+    return await _stored_at_least(database_url, expected, device_id, timeout, "events")
 
 
 @asynccontextmanager

@@ -22,7 +22,7 @@ import numpy as np
 from etude_engine._engine import Alignment, align
 from etude_engine.scores import Performance, ScoreData, excerpt
 
-__all__ = ["assess", "feedback"]
+__all__ = ["align_performance", "assess", "attempted_bars", "feedback"]
 
 JSON = dict[str, Any]
 
@@ -402,7 +402,8 @@ def feedback(metrics: JSON, bars: list[JSON]) -> list[JSON]:
     return [item for _, _, item in items[:MAX_FEEDBACK]]
 
 
-def _align(sd: ScoreData, perf: Performance) -> Alignment:
+def align_performance(sd: ScoreData, perf: Performance) -> Alignment:
+    """The engine's offline alignment of `perf` to `sd` (:func:`etude_engine.align`)."""
     return align(
         sd.model,
         perf.pitch.tolist(),
@@ -468,7 +469,7 @@ def assess(sd: ScoreData, perf: Performance) -> JSON:
     not called missed. Notes left out before the first or after the last note played cannot
     be told from a passage chosen on purpose and are not reported.
     """
-    a = _align(sd, perf)
+    a = align_performance(sd, perf)
     span = attempted_bars(sd, a)
     whole = span is None or (
         span[0] == int(sd.bar[int(np.argmin(sd.onset_q))])
@@ -476,7 +477,7 @@ def assess(sd: ScoreData, perf: Performance) -> JSON:
     )
     if span is not None and not whole:
         sd = excerpt(sd, *_played_range(sd, a, *span))
-        a = _align(sd, perf)
+        a = align_performance(sd, perf)
     m = a.metrics()
     bars = _bars(m)
     _irregularity(sd, perf, a, bars)
