@@ -14,6 +14,7 @@ from .messages import (
     Availability,
     DeviceInfo,
     FeedbackItem,
+    ScorePosition,
     SessionState,
     WireModel,
 )
@@ -21,7 +22,7 @@ from .topics import QOS, Topics
 from .version import PROTOCOL_VERSION
 
 #: Models that appear only inside events.
-NESTED: tuple[type[BaseModel], ...] = (FeedbackItem,)
+NESTED: tuple[type[BaseModel], ...] = (ScorePosition, FeedbackItem)
 
 _T = Topics("etude")
 

@@ -82,6 +82,16 @@ class EventBase(WireModel):
 Origin = Literal["midi", "audio"]
 
 
+class ScorePosition(BaseModel):
+    """Where a performed note falls in the piece being followed (live score following)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    bar: int = Field(description="Bar, unfolded numbering (a repeat's second pass counts on)")
+    beat: Annotated[float, Field(ge=0)] = Field(description="Beat within the bar, from 1")
+    label: Literal["match", "extra"] = Field(description="extra: no note of the score here")
+
+
 class NoteOn(EventBase):
     kind: Literal["note_on"] = "note_on"
     pitch: MidiValue
@@ -90,6 +100,9 @@ class NoteOn(EventBase):
     session_time: SessionTime
     origin: Origin = Field(
         "midi", description="midi: from the instrument; audio: heard by the microphone (estimated)"
+    )
+    position: ScorePosition | None = Field(
+        None, description="Its place in the piece, once the session's piece is recognised"
     )
 
 
@@ -135,6 +148,19 @@ class AudioFeatures(EventBase):
     onset_times: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=list, max_length=1000, description="Onsets in the window, session time"
     )
+
+
+class PieceRecognised(EventBase):
+    """The session's first notes name a piece of the bridge's score library; from here on its
+    note_on events carry their ``position`` in it."""
+
+    kind: Literal["piece_recognised"] = "piece_recognised"
+    session_id: UUID
+    piece: str = Field(max_length=255, description="Title of the piece")
+    score: str = Field(max_length=500, description="Its file in the library")
+    bar: int | None = Field(None, description="Bar where the session started playing")
+    confidence: Annotated[float, Field(ge=0, le=1)]
+    notes_used: Annotated[int, Field(ge=0)] = Field(0, description="Notes it took to know")
 
 
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -183,7 +209,14 @@ class SessionAnalysis(EventBase):
 
 
 Event = Annotated[
-    NoteOn | NoteOff | Pedal | SessionStarted | SessionEnded | AudioFeatures | SessionAnalysis,
+    NoteOn
+    | NoteOff
+    | Pedal
+    | SessionStarted
+    | SessionEnded
+    | AudioFeatures
+    | PieceRecognised
+    | SessionAnalysis,
     Field(discriminator="kind"),
 ]
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
@@ -193,6 +226,7 @@ EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
     SessionStarted,
     SessionEnded,
     AudioFeatures,
+    PieceRecognised,
     SessionAnalysis,
 )
 EVENT_KINDS: Final = frozenset(t.model_fields["kind"].default for t in EVENT_TYPES)

@@ -52,6 +52,7 @@ def test_every_event_kind_has_a_distinct_name() -> None:
         "session_started",
         "session_ended",
         "audio_features",
+        "piece_recognised",
         "session_analysis",
     } == EVENT_KINDS
 
