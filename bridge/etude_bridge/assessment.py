@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: Sessions with fewer notes than this are not assessed: a few keys pressed in passing.
 MIN_NOTES = 8
+#: A library this small has all its scores parsed at start-up (a big one: each on first use).
+PRELOAD_SCORES = 32
 #: Feedback items sent at most (the protocol allows 10).
 MAX_FEEDBACK = 5
 
@@ -50,6 +52,12 @@ class TakeRecorder:
         if index is not None:
             self.offset[index] = max(t, self.onset[index])
 
+    def snapshot(self) -> TakeRecorder:
+        """A copy of the notes so far (the ones still sounding end where they began)."""
+        return TakeRecorder(
+            list(self.pitch), list(self.onset), list(self.offset), list(self.velocity)
+        )
+
     def finish(self) -> TakeRecorder:
         """Closes the notes still sounding at the last event heard; returns self."""
         end = max([*self.onset, *(o for o in self.offset if not math.isnan(o))], default=0.0)
@@ -59,8 +67,23 @@ class TakeRecorder:
         return self
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """A piece of the library named by a session's first notes."""
+
+    name: str  # the score's file, relative to the library folder
+    title: str
+    bar: int | None
+    confidence: float
+    notes_used: int
+
+
 class SessionAssessor:
-    """Recognises and assesses finished sessions. Not thread-safe: one worker thread uses it."""
+    """Recognises, follows and assesses sessions. Not thread-safe: one worker thread uses it
+    (and the MIDI thread only pushes notes to the followers it hands out)."""
+
+    #: Notes played after which the piece is looked up, until it is found.
+    RECOGNISE_AT = (24, 48, 96, 160)
 
     def __init__(self, library_dir: Path | None, cache_dir: Path | None = None) -> None:
         self.library_dir = library_dir
@@ -78,38 +101,68 @@ class SessionAssessor:
         for name, problem in self._library.skipped:
             log.warning("score library: %s skipped: %s", name, problem)
         log.info("score library %s: %d pieces", self.library_dir, len(self._library))
+        if len(self._library) <= PRELOAD_SCORES:  # then following starts the moment it is named
+            for piece in self._library.pieces:
+                self._score(piece.name)
 
-    def analyse(self, take: TakeRecorder) -> dict[str, Any] | None:
-        """The fields of a session_analysis event for `take`, or None when it is too short."""
+    def recognise(self, take: TakeRecorder) -> Recognition | None:
+        """The library piece the take plays, or None (no library, unknown, too few notes)."""
         if len(take) < MIN_NOTES:
             return None
-        from etude_engine.scores import performance_from_notes
-
-        perf = performance_from_notes(take.pitch, take.onset, take.offset, take.velocity)
         self.warm_up()
-        if self._library is not None and len(self._library):
-            from etude_engine.recognize import identify
+        if self._library is None or not len(self._library):
+            return None
+        from etude_engine.recognize import identify
 
-            found = identify(perf, self._library)
-            if found["piece"] is not None:
-                return self._assessed(perf, found)
+        found = identify(_performance(take), self._library)
+        if found["piece"] is None:
+            return None
+        name = str(found["piece"])
+        return Recognition(
+            name=name,
+            title=str(self._score(name).title)[:255],
+            bar=found["bar"],
+            confidence=min(1.0, max(0.0, float(found["confidence"]))),
+            notes_used=int(found.get("notes_used", len(take))),
+        )
+
+    def follower(self, recognition: Recognition) -> Any:
+        """A fresh live score follower (etude_engine.ScoreFollower) for the piece."""
+        from etude_engine import ScoreFollower
+
+        return ScoreFollower(self._score(recognition.name).model)
+
+    def analyse(
+        self, take: TakeRecorder, recognition: Recognition | None = None
+    ) -> dict[str, Any] | None:
+        """The fields of a session_analysis event for `take`, or None when it is too short.
+
+        `recognition`: the piece already named while the session was played, if any."""
+        if len(take) < MIN_NOTES:
+            return None
+        recognition = recognition or self.recognise(take)
+        perf = _performance(take)
+        if recognition is not None:
+            return self._assessed(perf, recognition)
         return self._free_play(perf)
 
-    def _assessed(self, perf: Any, found: dict[str, Any]) -> dict[str, Any]:
-        from etude_engine.assess import assess
-        from etude_engine.scores import load_score
-
-        name = str(found["piece"])
+    def _score(self, name: str) -> Any:
         if name not in self._scores:
+            from etude_engine.scores import load_score
+
             assert self.library_dir is not None
             self._scores[name] = load_score(self.library_dir / name)
-        score = self._scores[name]
-        report = assess(score, perf)
+        return self._scores[name]
+
+    def _assessed(self, perf: Any, recognition: Recognition) -> dict[str, Any]:
+        from etude_engine.assess import assess
+
+        report = assess(self._score(recognition.name), perf)
         metrics, notes = report["metrics"], report["metrics"]["notes"]
         return {
-            "piece": score.title[:255],
-            "score": name[:500],
-            "confidence": min(1.0, max(0.0, float(found["confidence"]))),
+            "piece": recognition.title,
+            "score": recognition.name[:500],
+            "confidence": recognition.confidence,
             "first_bar": report["attempt"]["first_bar"],
             "last_bar": report["attempt"]["last_bar"],
             "pitch_accuracy": metrics["pitch_accuracy"],
@@ -133,6 +186,13 @@ class SessionAssessor:
             "evenness": _share(figures["evenness"]),
             "dynamics_range": _share(figures["dynamics_range"]),
         }
+
+
+def _performance(take: TakeRecorder) -> Any:
+    from etude_engine.scores import performance_from_notes
+
+    offsets = [o if not math.isnan(o) else t for t, o in zip(take.onset, take.offset, strict=True)]
+    return performance_from_notes(take.pitch, take.onset, offsets, take.velocity)
 
 
 def _share(x: float | None) -> float | None:

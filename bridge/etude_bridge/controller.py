@@ -21,6 +21,8 @@ from etude_protocol import (
     NoteOff,
     NoteOn,
     Pedal,
+    PieceRecognised,
+    ScorePosition,
     SessionAnalysis,
     SessionEnded,
     SessionStarted,
@@ -30,7 +32,7 @@ from etude_protocol import (
     utc_now,
 )
 
-from .assessment import SessionAssessor, TakeRecorder
+from .assessment import Recognition, SessionAssessor, TakeRecorder
 from .mqtt import BridgeMqtt
 from .outbox import Outbox
 from .session import ActiveSession, SessionTracker
@@ -42,6 +44,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PEDALS = {64: "sustain", 66: "sostenuto", 67: "soft"}
+
+
+@dataclass
+class LiveScore:
+    """The piece a session is playing, and the follower that places each new note in it."""
+
+    recognition: Recognition
+    follower: Any  # etude_engine.ScoreFollower
+
+    def place(self, pitch: int, onset: float, velocity: int) -> ScorePosition | None:
+        step = self.follower.push(pitch, onset, velocity)
+        if step.bar is None:
+            return None
+        return ScorePosition(bar=step.bar, beat=max(0.0, step.beat), label=step.label)
 
 
 @dataclass
@@ -77,17 +93,22 @@ class Bridge:
         self._lock = threading.Lock()
         self.assessor = assessor
         self._take = TakeRecorder()
+        self._live: LiveScore | None = None
+        self._recognising = False
         # One worker, so that analyses go out in the order their sessions ended; the engine
         # runs there, off the threads that read the piano.
         self._analysis_worker = ThreadPoolExecutor(1, thread_name_prefix="assess")
         self._pending: list[Future[None]] = []
-        if assessor is not None:
-            self._pending.append(self._analysis_worker.submit(self._warm_up))
+        self._warmed_up = self._analysis_worker.submit(self._warm_up)
 
     # ---------------------------------------------------------------- running
 
     def run(self) -> None:
-        """Run the sources until they end (a replay without loop) or stop() is called."""
+        """Run the sources until they end (a replay without loop) or stop() is called.
+
+        The score library is indexed first (seconds; from its cache after the first run), so
+        that the first session can be followed as soon as its piece is named."""
+        self._warmed_up.result()
         threads = []
         if self.midi is not None:
             threads.append(threading.Thread(target=self._run_midi, name="midi", daemon=True))
@@ -143,13 +164,14 @@ class Bridge:
     def _on_message(self, t: float, msg: mido.Message) -> None:
         if msg.type == "note_on" and msg.velocity > 0:
             self._activity(t, is_note=True)
-            self._take.note_on(self.sessions.session_time(t), msg.note, msg.velocity, msg.channel)
+            session_time = self.sessions.session_time(t)
             self._emit(
                 NoteOn,
                 pitch=msg.note,
                 velocity=msg.velocity,
                 channel=msg.channel,
-                session_time=self.sessions.session_time(t),
+                session_time=session_time,
+                position=self._played(session_time, msg.note, msg.velocity, msg.channel),
             )
             self.stats.notes += 1
         elif msg.type in ("note_off", "note_on"):
@@ -200,15 +222,15 @@ class Bridge:
     def _heard_notes(self, window: AudioWindow) -> None:
         for note in window.notes:
             self.sessions.on_activity(note.time, is_note=True)
-            self._take.note_on(
-                self.sessions.session_time(note.time), note.pitch, max(1, note.velocity)
-            )
+            session_time = self.sessions.session_time(note.time)
+            velocity = max(1, note.velocity)
             self._emit(
                 NoteOn,
                 pitch=note.pitch,
-                velocity=max(1, note.velocity),
-                session_time=self.sessions.session_time(note.time),
+                velocity=velocity,
+                session_time=session_time,
                 origin="audio",
+                position=self._played(session_time, note.pitch, velocity),
             )
             self.stats.notes += 1
         for end in window.note_ends:
@@ -230,7 +252,7 @@ class Bridge:
     def _start_session(self, session: ActiveSession) -> None:
         source = " + ".join(s.description for s in (self.midi, self.audio) if s is not None)
         ts = utc_now()
-        self._take = TakeRecorder()
+        self._take, self._live, self._recognising = TakeRecorder(), None, False
         self._emit(SessionStarted, ts=ts, source=source)
         self.stats.sessions += 1
         state = SessionState(
@@ -254,21 +276,86 @@ class Bridge:
         log.info("session %s ended (%s, %d notes)", session.id, reason, session.note_count)
         if self.assessor is not None:
             take, self._take = self._take.finish(), TakeRecorder()
-            self._pending.append(self._analysis_worker.submit(self._analyse, session.id, take))
+            recognition = self._live.recognition if self._live else None
+            self._pending.append(
+                self._analysis_worker.submit(self._analyse, session.id, take, recognition)
+            )
+        self._live, self._recognising = None, False
+
+    # ---------------------------------------------------------------- live score following
+
+    def _played(
+        self, session_time: float, pitch: int, velocity: int, channel: int = 0
+    ) -> ScorePosition | None:
+        """Records a struck note; its place in the piece once the piece is known. Looks the
+        piece up (on the worker) when enough notes have been played."""
+        self._take.note_on(session_time, pitch, velocity, channel)
+        if self._live is not None:
+            return self._live.place(pitch, session_time, velocity)
+        session = self.sessions.current
+        wanted = self.assessor is not None and len(self._take) in SessionAssessor.RECOGNISE_AT
+        if wanted and session is not None and not self._recognising:
+            self._recognising = True
+            snapshot = self._take.snapshot()
+            self._pending.append(
+                self._analysis_worker.submit(self._recognise, session.id, snapshot)
+            )
+        return None
+
+    def _recognise(self, session_id: uuid.UUID, snapshot: TakeRecorder) -> None:
+        assert self.assessor is not None
+        try:
+            recognition = self.assessor.recognise(snapshot)
+            live = (
+                LiveScore(recognition, self.assessor.follower(recognition)) if recognition else None
+            )
+            if live is not None:  # catch up with the notes that named it, off the lock
+                for pitch, onset, velocity in zip(
+                    snapshot.pitch, snapshot.onset, snapshot.velocity, strict=True
+                ):
+                    live.place(pitch, onset, velocity)
+        except Exception:  # following is a bonus: the session goes on without it
+            log.exception("could not recognise the piece of session %s", session_id)
+            live = None
+        with self._lock:
+            current = self.sessions.current
+            if current is None or current.id != session_id:
+                return  # the session ended meanwhile: its analysis will name the piece
+            self._recognising = False
+            if live is None:
+                return
+            take = self._take
+            for k in range(len(snapshot), len(take)):  # and with those played meanwhile
+                live.place(take.pitch[k], take.onset[k], take.velocity[k])
+            self._live = live
+            found = live.recognition
+            self._emit(
+                PieceRecognised,
+                session_id=session_id,
+                piece=found.title,
+                score=found.name[:500],
+                bar=found.bar,
+                confidence=found.confidence,
+                notes_used=found.notes_used,
+            )
+        log.info("session %s: playing %s from bar %s", session_id, found.title, found.bar)
 
     # ---------------------------------------------------------------- analysis (worker thread)
 
     def _warm_up(self) -> None:
-        assert self.assessor is not None
+        if self.assessor is None:
+            return
         try:
             self.assessor.warm_up()
         except Exception:  # a broken library must not stop the bridge: it plays on, unassessed
             log.exception("could not index the score library")
 
-    def _analyse(self, session_id: uuid.UUID, take: TakeRecorder) -> None:
+    def _analyse(
+        self, session_id: uuid.UUID, take: TakeRecorder, recognition: Recognition | None
+    ) -> None:
         assert self.assessor is not None
         try:
-            fields = self.assessor.analyse(take)
+            fields = self.assessor.analyse(take, recognition)
         except Exception:  # the notes are already safe in the outbox; only the analysis is lost
             log.exception("could not analyse session %s", session_id)
             return

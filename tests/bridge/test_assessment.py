@@ -6,12 +6,23 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import mido
 import pytest
 
 from etude_bridge.assessment import MIN_NOTES, SessionAssessor, TakeRecorder
-from etude_protocol import SessionAnalysis, utc_now
+from etude_bridge.controller import Bridge
+from etude_bridge.outbox import Outbox
+from etude_bridge.sources.midi import MidiFileSource
+from etude_protocol import (
+    NoteOn,
+    PieceRecognised,
+    SessionAnalysis,
+    Topics,
+    decode_event,
+    utc_now,
+)
 from support.midi import VIENNA
 
 
@@ -109,3 +120,43 @@ def test_a_broken_score_in_the_library_is_skipped(tmp_path: Path, library: Path)
     take = recorded(VIENNA / "midi" / "Mozart_K331_1st-mov_p01.mid")
     fields = assessor.analyse(take)
     assert fields is not None and fields["score"] == "Mozart_K331_1st-mov.musicxml"
+
+
+def outbox_events(outbox: Outbox) -> list[Any]:
+    events, after = [], 0
+    while batch := outbox.pending(after, 1000):
+        events += [decode_event(item.payload) for item in batch]
+        after = batch[-1].seq
+    return events
+
+
+def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.db")
+    bridge = Bridge(
+        device_id="room-1",
+        topics=Topics(),
+        outbox=outbox,
+        mqtt=None,
+        midi=MidiFileSource(VIENNA / "midi" / "Schubert_D783_no15_p01.mid", speed=10),
+        assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
+    )
+    bridge.run()
+    events = outbox_events(outbox)
+    kinds = [e.kind for e in events]
+    named = next(e for e in events if isinstance(e, PieceRecognised))
+    assert named.score == "Schubert_D783_no15.musicxml" and named.bar == 1
+    assert kinds.index("piece_recognised") < kinds.index("session_ended")
+    notes = [e for e in events if isinstance(e, NoteOn)]
+    placed = [n.position for n in notes if n.position is not None]
+    first_placed = next(k for k, n in enumerate(notes) if n.position is not None)
+    # Named after the first notes it looked at; every note since has its place.
+    assert (
+        first_placed <= SessionAssessor.RECOGNISE_AT[1] and len(placed) == len(notes) - first_placed
+    )
+    matched = [p for p in placed if p.label == "match"]
+    assert len(matched) >= 0.95 * len(placed)
+    bars = [p.bar for p in matched]
+    assert bars[-1] == max(bars) >= 30  # it follows to the end of the piece
+    # The analysis at the end names the same piece, without looking it up again.
+    analysis = next(e for e in events if isinstance(e, SessionAnalysis))
+    assert analysis.score == named.score and analysis.overall_score is not None

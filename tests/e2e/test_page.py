@@ -54,6 +54,8 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
                 await page.wait_for_function(
                     f"() => window.etudeRoll.notesDrawn === {expected}", timeout=90_000
                 )
+                following = await page.evaluate("() => window.etudeRoll.following")
+                header = await page.text_content("#following")
                 assert await asyncio.to_thread(bridge.popen.wait, 60) == 0
                 painted = await page.evaluate(AMBER_PIXELS)
                 await page.wait_for_selector("#analysis:not([hidden])", timeout=60_000)
@@ -66,4 +68,6 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
     assert painted > 500, f"only {painted} note pixels on the canvas"
     assert counts is not None and counts.startswith(f"{expected} notes")
     assert "Mozart_K331_1st-mov, bars 1–" in analysis
+    assert following["piece"] == "Mozart_K331_1st-mov" and following["bar"] >= 30
+    assert header == f"Mozart_K331_1st-mov · bar {following['bar']}"
     assert "score" in analysis and "pitch" in analysis and "%" in analysis

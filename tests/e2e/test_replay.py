@@ -52,8 +52,9 @@ async def test_every_note_is_stored_once_and_reaches_a_websocket_client(
 async def test_a_finished_session_is_assessed_against_the_score_library(
     backend: object, tmp_path: Path
 ) -> None:
-    """The bridge names the piece from its library and sends its analysis; the hub stores it,
-    serves it and pushes it to the live stream."""
+    """The bridge names the piece from its library, follows it live (each note's place in the
+    score) and sends its analysis at the end; the hub stores it, serves it and pushes it all
+    to the live stream."""
     library = tmp_path / "library"
     library.mkdir()
     for piece in ("Chopin_op10_no3", "Mozart_K331_1st-mov"):
@@ -95,6 +96,10 @@ async def test_a_finished_session_is_assessed_against_the_score_library(
     assert analysis["first_bar"] == 1 and analysis["pitch_accuracy"] > 0.9
     assert 0 < analysis["overall_score"] <= 100
     assert all(set(item) >= {"kind", "message"} for item in analysis["feedback"])
+    named = next(e for e in client.events if e["kind"] == "piece_recognised")
+    assert named["score"] == "Chopin_op10_no3.musicxml"
+    placed = [e["position"] for e in client.events if e["kind"] == "note_on" and e["position"]]
+    assert len(placed) > 300 and sum(p["label"] == "match" for p in placed) > 0.95 * len(placed)
     live = next(e for e in client.events if e["kind"] == "session_analysis")
     ended = next(e for e in client.events if e["kind"] == "session_ended")
     assert live["seq"] > ended["seq"] and live["session_id"] == sessions[0]["id"]

@@ -15,6 +15,8 @@ from etude_protocol import (
     FeedbackItem,
     NoteOff,
     NoteOn,
+    PieceRecognised,
+    ScorePosition,
     SessionAnalysis,
     SessionStarted,
     Topics,
@@ -142,3 +144,52 @@ def test_free_play_analysis_text() -> None:
     ).plain
     assert text.startswith("Free play") and "tempo 96 bpm" in text and "evenness 75%" in text
     assert "well played" not in text
+
+
+async def test_tui_follows_the_piece(hub_url: str, mosquitto: MosquittoServer) -> None:
+    device, sid, now = "tui-follow", uuid.uuid4(), utc_now()
+    topics = Topics(NS)
+    out: list[object] = [
+        SessionStarted(device_id=device, seq=1, ts=now, session_id=sid, source="test"),
+        PieceRecognised(
+            device_id=device,
+            seq=2,
+            ts=now,
+            session_id=sid,
+            piece="Mozart K. 331",
+            score="k331.xml",
+            bar=1,
+            confidence=0.98,
+        ),
+    ]
+    for seq, (bar, label) in enumerate([(1, "match"), (2, "match"), (2, "extra")], start=3):
+        position = ScorePosition(bar=bar, beat=1.0, label=label)
+        out.append(
+            NoteOn(
+                device_id=device,
+                seq=seq,
+                ts=now,
+                session_id=sid,
+                pitch=60 + seq,
+                velocity=70,
+                session_time=float(seq),
+                position=position,
+            )
+        )
+    app = EtudeApp(hub_url, device)
+    async with app.run_test() as pilot:
+        panel = app.query_one(SessionPanel)
+        for _ in range(100):
+            if panel.connected:
+                break
+            await pilot.pause(0.05)
+        messages = [(topics.event(device, e.kind), encode(e)) for e in out]  # type: ignore[attr-defined]
+        await asyncio.to_thread(publish_all, mosquitto.port, messages)
+        for _ in range(200):
+            if panel.notes == 3:
+                break
+            await pilot.pause(0.05)
+        assert panel.piece == "Mozart K. 331" and panel.bar == 2
+        assert "Mozart K. 331, bar 2" in str(panel.render())
+        log = app.query_one(NoteLog)
+        assert [log.get_row_at(k)[3] for k in range(3)] == ["bar 1 beat 1", "bar 2 beat 1", "extra"]

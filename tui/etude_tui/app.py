@@ -15,6 +15,8 @@ from etude_protocol import (
     LiveEvent,
     NoteOff,
     NoteOn,
+    PieceRecognised,
+    ScorePosition,
     SessionAnalysis,
     SessionEnded,
     SessionStarted,
@@ -22,6 +24,15 @@ from etude_protocol import (
 
 from .client import LiveStream
 from .widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
+
+
+def where(position: ScorePosition | None) -> str:
+    """A note's place in the piece for the note log: "bar 12 beat 3", "extra", or nothing."""
+    if position is None:
+        return ""
+    if position.label == "extra":
+        return "extra"
+    return f"bar {position.bar} beat {position.beat:g}"
 
 
 class EtudeApp(App[None]):
@@ -61,6 +72,7 @@ class EtudeApp(App[None]):
         keyboard = self.query_one(Keyboard)
         if isinstance(event, SessionStarted):
             panel.in_session, panel.notes, panel.session_time = True, 0, 0.0
+            panel.piece = panel.bar = None
             keyboard.clear()
         elif isinstance(event, SessionEnded):
             panel.in_session = False
@@ -69,9 +81,13 @@ class EtudeApp(App[None]):
             keyboard.press(event.pitch)
             panel.notes += 1
             panel.session_time = event.session_time
+            if event.position is not None and event.position.label == "match":
+                panel.bar = event.position.bar
             self.query_one(NoteLog).add_note(
-                event.session_time, event.pitch, event.velocity, event.seq
+                event.session_time, event.pitch, event.velocity, event.seq, where(event.position)
             )
+        elif isinstance(event, PieceRecognised):
+            panel.piece, panel.bar = event.piece, event.bar
         elif isinstance(event, SessionAnalysis):
             self.query_one(AnalysisPanel).show(event)
         elif isinstance(event, NoteOff):

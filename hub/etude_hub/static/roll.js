@@ -9,7 +9,7 @@ const KEYS_WIDTH = 36;                   // keyboard strip on the left
 const state = {
   deviceId: null, socket: null, lastSeq: 0, connected: false,
   sessionId: null, notes: [], open: new Map(), latest: 0, latestAt: 0, live: false,
-  analysis: null,
+  analysis: null, piece: null, bar: null,
 };
 // Read by tests and handy in the console.
 window.etudeRoll = {
@@ -18,6 +18,7 @@ window.etudeRoll = {
   get connected() { return state.connected; },
   get deviceId() { return state.deviceId; },
   get analysis() { return state.analysis; },
+  get following() { return state.piece && { piece: state.piece, bar: state.bar }; },
 };
 
 const canvas = document.getElementById("roll");
@@ -26,11 +27,19 @@ const statusEl = document.getElementById("status");
 const countsEl = document.getElementById("counts");
 const deviceSelect = document.getElementById("device");
 const analysisPanel = document.getElementById("analysis");
+const followingEl = document.getElementById("following");
 
 function isBlack(pitch) { return [1, 3, 6, 8, 10].includes(pitch % 12); }
 
 function resetSession(sessionId) {
   state.sessionId = sessionId; state.notes = []; state.open.clear(); state.latest = 0;
+  state.piece = null; state.bar = null; followingEl.textContent = "";
+}
+
+function follow(position) {
+  if (!position || !state.piece || position.label !== "match") return;
+  state.bar = position.bar;
+  followingEl.textContent = `${state.piece} · bar ${position.bar}`;
 }
 
 function handle(event) {
@@ -38,6 +47,11 @@ function handle(event) {
   if (event.kind === "session_started") { resetSession(event.session_id); state.live = true; return; }
   if (event.kind === "session_ended") { state.live = false; closeAll(event); return; }
   if (event.kind === "session_analysis") { state.analysis = event; showAnalysis(analysisPanel, event); return; }
+  if (event.kind === "piece_recognised") {
+    if (event.session_id !== state.sessionId) resetSession(event.session_id);
+    state.piece = event.piece; followingEl.textContent = `${event.piece} · bar ${event.bar ?? "?"}`;
+    return;
+  }
   if (event.session_id && event.session_id !== state.sessionId) resetSession(event.session_id);
   if (typeof event.session_time === "number") {
     state.latest = Math.max(state.latest, event.session_time); state.latestAt = performance.now();
@@ -46,7 +60,9 @@ function handle(event) {
     const note = {
       pitch: event.pitch, velocity: event.velocity, start: event.session_time, end: null,
       heard: event.origin === "audio",   // estimated from the microphone, not told by MIDI
+      extra: event.position?.label === "extra",   // no note of the score here
     };
+    follow(event.position);
     state.notes.push(note);
     const stack = state.open.get(event.pitch) || [];
     stack.push(note); state.open.set(event.pitch, stack);
@@ -138,7 +154,7 @@ function draw() {
     const end = n.end ?? now;
     if (end < t0) continue;
     const light = 35 + Math.round((n.velocity / 127) * 40);
-    ctx.fillStyle = n.heard ? `hsl(200 80% ${light}%)` : `hsl(40 90% ${light}%)`;
+    ctx.fillStyle = n.extra ? `hsl(0 75% ${light}%)` : n.heard ? `hsl(200 80% ${light}%)` : `hsl(40 90% ${light}%)`;
     ctx.fillRect(Math.max(KEYS_WIDTH, x(n.start)), y(n.pitch) + 0.5, Math.max(2, (end - Math.max(n.start, t0)) * pxPerSec), Math.max(1.5, rowH - 1));
   }
   countsEl.textContent = `${state.notes.length} notes · seq ${state.lastSeq}`;

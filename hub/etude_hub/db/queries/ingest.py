@@ -23,6 +23,7 @@ from etude_protocol import (
     Event,
     NoteOff,
     NoteOn,
+    PieceRecognised,
     SessionAnalysis,
     SessionEnded,
     SessionStarted,
@@ -127,6 +128,12 @@ async def _store_sessions(session: AsyncSession, events: Sequence[Event]) -> Non
                 started_at=e.ts,
             )
             await session.execute(stmt.on_conflict_do_nothing(index_elements=["id"]))
+        elif isinstance(e, PieceRecognised):
+            await session.execute(
+                update(PracticeSession)
+                .where(PracticeSession.id == e.session_id)
+                .values(piece_name=e.piece)
+            )
         elif isinstance(e, SessionEnded):
             await session.execute(
                 update(PracticeSession)
