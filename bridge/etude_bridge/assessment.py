@@ -148,10 +148,10 @@ class SessionAssessor:
 
     def _score(self, name: str) -> Any:
         if name not in self._scores:
-            from etude_engine.scores import load_score
+            from etude_engine.scores import load_score_cached
 
             assert self.library_dir is not None
-            self._scores[name] = load_score(self.library_dir / name)
+            self._scores[name] = load_score_cached(self.library_dir / name, self.cache_dir)
         return self._scores[name]
 
     def _assessed(self, perf: Any, recognition: Recognition) -> dict[str, Any]:

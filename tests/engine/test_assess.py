@@ -27,10 +27,12 @@ from etude_engine import (
 from etude_engine.assess import align_performance, assess, feedback
 from etude_engine.cli_assess import main
 from etude_engine.scores import (
+    COLUMNS,
     Performance,
     ScoreData,
     load_performance,
     load_score,
+    load_score_cached,
     performance_from_notes,
 )
 from support.midi import BASS, MELODY, VIENNA, write_perf_midi, write_score_midi
@@ -72,6 +74,24 @@ def test_midi_score_import(score_mid: Path) -> None:
     assert right == set(MELODY)
     assert sorted(set(sd.bar.tolist())) == [1, 2, 3, 4]
     assert len(set(sd.ids)) == len(sd.ids)
+
+
+def test_a_cached_score_is_the_score(tmp_path: Path) -> None:
+    source = tmp_path / "mozart.musicxml"
+    shutil.copy(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml", source)
+    parsed = load_score_cached(source, tmp_path / "cache")
+    cached = load_score_cached(source, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 1
+    assert cached.ids == parsed.ids and cached.title == parsed.title
+    assert cached.time_signature == parsed.time_signature and cached.qpm == parsed.qpm
+    for name in COLUMNS:
+        assert np.array_equal(getattr(cached, name), getattr(parsed, name), equal_nan=True), name
+    take = load_performance(DATA / "midi" / "Mozart_K331_1st-mov_p01.mid")
+    assert assess(cached, take)["metrics"] == assess(parsed, take)["metrics"]
+    # A changed file is parsed again; a broken one says so, cache or not.
+    source.write_text("<score-partwise><part>")
+    with pytest.raises(InvalidScoreError, match=r"mozart\.musicxml"):
+        load_score_cached(source, tmp_path / "cache")
 
 
 def test_musicxml_import_keeps_partitura_ids() -> None:

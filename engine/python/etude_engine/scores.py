@@ -16,7 +16,10 @@ file and the problem.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import warnings
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -39,10 +42,28 @@ __all__ = [
     "excerpt",
     "load_performance",
     "load_score",
+    "load_score_cached",
     "performance_from_notes",
 ]
 
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl", ".mid", ".midi")
+#: The note columns of a ScoreData, in the order the engine's Score takes them.
+COLUMNS = (
+    "pitch",
+    "onset_q",
+    "duration_q",
+    "onset_s",
+    "duration_s",
+    "bar",
+    "beat",
+    "hand",
+    "voice",
+    "grace",
+    "ornament",
+    "dynamic",
+)
+#: Bumped when what :func:`load_score_cached` keeps changes.
+SCORE_CACHE_VERSION = 1
 MIDI_SUFFIXES = (".mid", ".midi")
 
 #: Loudness asked for by each constant dynamics marking, on 0 (ppp) … 1 (fff).
@@ -316,28 +337,50 @@ def _flatten(path: Path, score: Any) -> ScoreData:
     )
 
 
+def load_score_cached(path: str | Path, cache_dir: str | Path | None) -> ScoreData:
+    """:func:`load_score`, keeping the parsed score in `cache_dir` (one ``.npz`` per score,
+    keyed by its path, size and modification time), so that a score is parsed once: partitura
+    takes seconds over a large MusicXML file, the cache milliseconds."""
+    if cache_dir is None:
+        return load_score(path)
+    path = Path(path)
+    try:
+        st = path.stat()
+    except OSError:
+        return load_score(path)  # it says what is wrong with the path
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{SCORE_CACHE_VERSION}"
+    cached = Path(cache_dir) / f"score-{hashlib.sha1(key.encode()).hexdigest()[:20]}.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            columns = {name: z[name] for name in COLUMNS}
+        model = Score(**{k: v.tolist() for k, v in columns.items()})
+        return ScoreData(
+            path=str(path),
+            title=meta["title"],
+            ids=meta["ids"],
+            qpm=meta["qpm"],
+            time_signature=tuple(meta["time_signature"]),
+            model=model,
+            **columns,
+        )
+    except (OSError, ValueError, KeyError):
+        pass  # not cached yet, or from another version: parse it
+    sd = load_score(path)
+    meta = {"title": sd.title, "ids": sd.ids, "qpm": sd.qpm, "time_signature": sd.time_signature}
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, meta=np.asarray(json.dumps(meta)), **{n: getattr(sd, n) for n in COLUMNS})
+    os.replace(tmp, cached)
+    return sd
+
+
 def excerpt(sd: ScoreData, start_q: float, end_q: float) -> ScoreData:
     """The notes of `sd` with onsets from `start_q` to `end_q` quarters; ids and times kept."""
     keep = (sd.onset_q >= start_q - 1e-9) & (sd.onset_q <= end_q + 1e-9)
     if not keep.any():
         raise InvalidConfigError(f"{sd.path} has no notes from quarter {start_q} to {end_q}")
-    columns = {
-        name: getattr(sd, name)[keep]
-        for name in (
-            "pitch",
-            "onset_q",
-            "duration_q",
-            "onset_s",
-            "duration_s",
-            "bar",
-            "beat",
-            "hand",
-            "voice",
-            "grace",
-            "ornament",
-            "dynamic",
-        )
-    }
+    columns = {name: getattr(sd, name)[keep] for name in COLUMNS}
     model = Score(**{k: v.tolist() for k, v in columns.items()})
     ids = [i for i, k in zip(sd.ids, keep, strict=True) if k]
     return replace(sd, ids=ids, model=model, **columns)
