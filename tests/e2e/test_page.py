@@ -60,6 +60,13 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
                 painted = await page.evaluate(AMBER_PIXELS)
                 await page.wait_for_selector("#analysis:not([hidden])", timeout=60_000)
                 analysis = await page.inner_text("#analysis")
+                # A second take of the piece: the panel lists the first under "Earlier takes".
+                again = start_bridge(
+                    tmp_path, mqtt_port, midi, speed=30, extra=["--score-library", str(library)]
+                )
+                assert await asyncio.to_thread(again.popen.wait, 90) == 0
+                await page.wait_for_selector("#analysis .history li", timeout=60_000)
+                history = await page.inner_text("#analysis .history")
                 await page.screenshot(path=str(tmp_path / "page.png"))
                 counts = await page.text_content("#counts")
                 assert errors == []
@@ -68,6 +75,7 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
     assert painted > 500, f"only {painted} note pixels on the canvas"
     assert counts is not None and counts.startswith(f"{expected} notes")
     assert "Mozart_K331_1st-mov, bars 1–" in analysis
+    assert history.startswith("Earlier takes") and len(history.strip().splitlines()) == 2
     assert following["piece"] == "Mozart_K331_1st-mov" and following["bar"] >= 30
     assert header == f"Mozart_K331_1st-mov · bar {following['bar']}"
     assert "score" in analysis and "pitch" in analysis and "%" in analysis

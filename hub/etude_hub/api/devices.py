@@ -26,7 +26,7 @@ def device_json(d: Device) -> dict[str, object]:
     }
 
 
-def session_json(s: PracticeSession) -> dict[str, object]:
+def session_json(s: PracticeSession, scores: dict[uuid.UUID, float | None]) -> dict[str, object]:
     return {
         "id": str(s.id),
         "device_id": s.device_id,
@@ -36,6 +36,8 @@ def session_json(s: PracticeSession) -> dict[str, object]:
         "ended_at": s.ended_at.isoformat() if s.ended_at else None,
         "duration_seconds": s.duration_seconds,
         "note_count": s.note_count,
+        "analysed": s.id in scores,
+        "overall_score": scores.get(s.id),
     }
 
 
@@ -66,7 +68,8 @@ async def get_device(request: web.Request) -> web.Response:
 async def list_sessions(request: web.Request) -> web.Response:
     async with request.app[DB_SESSIONS]() as session:
         rows = await q.list_sessions(session, request.match_info["device_id"])
-    return ok([session_json(s) for s in rows])
+        scores = await q.overall_scores(session, [s.id for s in rows])
+    return ok([session_json(s, scores) for s in rows])
 
 
 def _session_id(request: web.Request) -> uuid.UUID:

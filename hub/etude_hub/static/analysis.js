@@ -50,3 +50,26 @@ export function showAnalysis(panel, analysis) {
   }
   panel.hidden = false;
 }
+
+// Earlier analysed sessions of the same piece on this device, newest first: is it improving?
+export async function showHistory(panel, deviceId, analysis) {
+  if (!analysis.piece) return;
+  let sessions = [];
+  try {
+    const reply = await (await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/sessions`)).json();
+    sessions = reply.data || [];
+  } catch (err) { console.warn("session list failed", err); return; }
+  const earlier = sessions.filter((s) => s.piece_name === analysis.piece && s.overall_score != null
+                                     && s.id !== analysis.session_id).slice(0, 5);
+  if (!earlier.length) return;
+  panel.querySelector(".history")?.remove();
+  const box = element("section", null, "history");
+  box.append(element("h3", "Earlier takes"));
+  const list = element("ol", null, "history-list");
+  for (const s of earlier) {
+    const when = s.started_at ? new Date(s.started_at).toLocaleString() : "";
+    list.append(element("li", `${s.overall_score.toFixed(0)} · ${when}`));
+  }
+  box.append(list);
+  panel.append(box);
+}

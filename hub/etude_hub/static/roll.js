@@ -1,6 +1,6 @@
 // Live piano roll: one WebSocket per device, notes drawn on a canvas as they arrive.
 // The stream replays stored events after `since`, so a reconnect resumes where it stopped.
-import { showAnalysis } from "./analysis.js";
+import { showAnalysis, showHistory } from "./analysis.js";
 
 const LOW = 21, HIGH = 108;              // piano range, A0..C8
 const SPAN_SECONDS = 12;                 // time visible across the canvas
@@ -9,7 +9,7 @@ const KEYS_WIDTH = 36;                   // keyboard strip on the left
 const state = {
   deviceId: null, socket: null, lastSeq: 0, connected: false,
   sessionId: null, notes: [], open: new Map(), latest: 0, latestAt: 0, live: false,
-  analysis: null, piece: null, bar: null,
+  analysis: null, piece: null, bar: null, replayed: false,
 };
 // Read by tests and handy in the console.
 window.etudeRoll = {
@@ -46,7 +46,11 @@ function handle(event) {
   state.lastSeq = Math.max(state.lastSeq, event.seq);
   if (event.kind === "session_started") { resetSession(event.session_id); state.live = true; return; }
   if (event.kind === "session_ended") { state.live = false; closeAll(event); return; }
-  if (event.kind === "session_analysis") { state.analysis = event; showAnalysis(analysisPanel, event); return; }
+  if (event.kind === "session_analysis") {
+    state.analysis = event; showAnalysis(analysisPanel, event);
+    if (state.replayed) showHistory(analysisPanel, state.deviceId, event);   // else once, after the replay
+    return;
+  }
   if (event.kind === "piece_recognised") {
     if (event.session_id !== state.sessionId) resetSession(event.session_id);
     state.piece = event.piece; followingEl.textContent = `${event.piece} · bar ${event.bar ?? "?"}`;
@@ -81,7 +85,7 @@ function closeAll() {
 function connect(deviceId) {
   if (state.socket) state.socket.close();
   state.deviceId = deviceId; state.lastSeq = 0; resetSession(null);
-  state.analysis = null; analysisPanel.hidden = true;
+  state.analysis = null; analysisPanel.hidden = true; state.replayed = false;
   open();
 }
 
@@ -94,6 +98,10 @@ function open() {
   socket.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "event") handle(data.event);
+    else if (data.type === "replay_done" && !state.replayed) {
+      state.replayed = true;
+      if (state.analysis) showHistory(analysisPanel, state.deviceId, state.analysis);
+    }
     else if (data.type === "availability") { setStatus(data.state); labelDevice(data.device_id, data.state); }
   };
   socket.onclose = () => {

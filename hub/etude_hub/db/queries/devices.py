@@ -66,6 +66,21 @@ async def list_sessions(session: AsyncSession, device_id: str) -> list[PracticeS
     return list((await session.scalars(stmt)).all())
 
 
+async def overall_scores(
+    session: AsyncSession, session_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, float | None]:
+    """Each analysed session's overall score (its latest analysis); free play maps to None."""
+    if not session_ids:
+        return {}
+    stmt = (
+        select(Performance.session_id, AnalysisResult.overall_score)
+        .join(AnalysisResult, AnalysisResult.performance_id == Performance.id)
+        .where(Performance.session_id.in_(session_ids))
+        .order_by(AnalysisResult.created_at)
+    )
+    return {row.session_id: row.overall_score for row in await session.execute(stmt)}
+
+
 async def session_notes(session: AsyncSession, session_id: uuid.UUID) -> list[NoteEvent]:
     stmt = (
         select(NoteEvent)
