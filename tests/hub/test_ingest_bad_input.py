@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from etude_hub.config import HubConfig
-from etude_protocol import MAX_PAYLOAD_BYTES, NoteOn, Topics, encode, utc_now
+from etude_protocol import MAX_PAYLOAD_BYTES, NoteOn, SessionAnalysis, Topics, encode, utc_now
 from support.checks import eventually, in_process_hub, stored_counts
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
@@ -101,3 +102,43 @@ async def test_redelivered_event_is_stored_once(
     assert health["ingest"]["duplicates"] == 2
     counts = await stored_counts(pg_url, "twice")
     assert counts.events == 2
+
+
+async def test_a_bad_analysis_is_refused_and_the_good_one_kept(
+    hub_client: TestClient, mosquitto: MosquittoServer
+) -> None:
+    device, session = "bad-analysis", uuid.uuid4()
+    topic = Topics("badinput").event(device, "session_analysis")
+
+    def analysis(seq: int, **fields: object) -> bytes:
+        good = SessionAnalysis(
+            device_id=device,
+            seq=seq,
+            ts=utc_now(),
+            session_id=session,
+            piece="K. 331",
+            overall_score=90.0,
+        )
+        return json.dumps(json.loads(encode(good)) | fields).encode()
+
+    too_many = [{"kind": "notes", "message": "m"}] * 11
+    messages = [
+        (topic, analysis(1, overall_score=250)),
+        (topic, analysis(2, feedback=too_many)),
+        (topic, analysis(3, feedback=[{"kind": "notes", "hand": "both", "message": "m"}])),
+        (topic, analysis(4)),
+    ]
+    before = (await (await hub_client.get("/api/v1/health")).json())["data"]["ingest"]
+    await asyncio.to_thread(publish_all, mosquitto.port, messages)
+
+    async def served() -> bool:
+        return (await hub_client.get(f"/api/v1/sessions/{session}/analysis")).status == 200
+
+    await eventually(served, 20, "the valid analysis")
+    after = (await (await hub_client.get("/api/v1/health")).json())["data"]["ingest"]
+    refused = after["rejected"].get("invalid_schema", 0) - before["rejected"].get(
+        "invalid_schema", 0
+    )
+    assert refused == 3
+    data = (await (await hub_client.get(f"/api/v1/sessions/{session}/analysis")).json())["data"]
+    assert data["overall_score"] == 90.0 and data["piece"] == "K. 331"
