@@ -416,7 +416,11 @@ def test_cli_text_and_errors(
     perf = tmp_path / "take.mid"
     write_perf_midi(perf, played())
     assert main([str(score_mid), str(perf)]) == 0
-    assert "pitch accuracy   1.000" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "pitch accuracy   1.000" in out and "assessed         the whole score" in out
+    write_perf_midi(perf, [n for n in played() if 3.0 <= n[1] < 7.0])
+    assert main([str(score_mid), str(perf)]) == 0
+    assert "assessed         bars 2–3 (the passage played)" in capsys.readouterr().out
     bad = tmp_path / "bad.musicxml"
     bad.write_text("<nope")
     assert main([str(bad), str(perf)]) == 2

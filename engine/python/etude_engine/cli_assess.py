@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
 def _text(report: dict[str, Any]) -> str:
     m = report["metrics"]
     n = m["notes"]
+    attempt = report["attempt"]
+    played = "the whole score"
+    if not attempt["whole_score"] and attempt["first_bar"] is not None:
+        played = f"bars {attempt['first_bar']}–{attempt['last_bar']} (the passage played)"
     lines = [
+        f"assessed         {played}",
         f"overall score    {m['overall_score']:.1f} / 100",
         f"pitch accuracy   {m['pitch_accuracy']:.3f}   ({n['matched']} right, "
         f"{n['wrong_pitch']} wrong, {n['missed']} missed, {n['extra']} extra)",
