@@ -205,6 +205,10 @@ struct Recent {
     note: Option<usize>,
 }
 
+/// Notes of a rolled chord come at most this many seconds apart.
+const ROLL_GAP_S: f64 = 1.0;
+/// A rolled chord's late note costs at most this share of `lost_cost`.
+const ROLL_COST: f64 = 0.9;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -442,6 +446,20 @@ impl Follower {
         }
     }
 
+    /// Cost of a note of the current group struck `gap` seconds after the
+    /// group's latest one. A slow roll or a written-out arpeggio (grace
+    /// notes) keeps coming a note at a time: while the notes come at most
+    /// `ROLL_GAP_S` apart, the cost stays below `lost_cost` (a later group
+    /// holding the pitch, on time, is still cheaper).
+    fn chord_cost(&self, gap: f64) -> f64 {
+        let cost = (gap - self.cfg.chord_s).max(0.0) / 0.25;
+        if gap <= ROLL_GAP_S {
+            cost.min(ROLL_COST * self.cfg.lost_cost)
+        } else {
+            cost
+        }
+    }
+
     /// Best local candidate: (cost, group, note).
     fn local(&self, pitch: u8, t: f64) -> Option<(f64, usize, usize)> {
         let groups = self.score.groups();
@@ -475,7 +493,7 @@ impl Follower {
         // goes on as long as its notes keep coming).
         let gap = t - self.group_last[c];
         if let Some(note) = self.free_note(c, pitch) {
-            consider((gap - self.cfg.chord_s).max(0.0) / 0.25, c, note);
+            consider(self.chord_cost(gap), c, note);
         } else if let Some(note) = self.struck_note(c, pitch) {
             // The pitch was struck early (an ornament or grace note before
             // the beat) and now comes with the chord: the chord's note.
@@ -994,6 +1012,25 @@ mod tests {
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
         }
+    }
+
+    #[test]
+    fn slow_roll_is_one_chord() {
+        // A seven-note chord rolled a note every 0.6 s, then a melody note.
+        let mut notes: Vec<ScoreNote> = [41u8, 48, 53, 57, 60, 65, 69]
+            .iter()
+            .map(|&p| ScoreNote::simple(p, 0.0, 2.0))
+            .collect();
+        notes.push(ScoreNote::simple(72, 2.0, 1.0));
+        let s = Score::new(notes).unwrap();
+        let perf: Vec<(u8, f64)> = [41u8, 48, 53, 57, 60, 65, 69]
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| (p, k as f64 * 0.6))
+            .chain([(72, 4.5)])
+            .collect();
+        let got: Vec<Option<usize>> = follow(&s, &perf).iter().map(|s| s.score_note).collect();
+        assert!(got.iter().all(Option::is_some), "{got:?}");
     }
 
     #[test]
