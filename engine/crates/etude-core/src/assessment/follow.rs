@@ -192,6 +192,8 @@ pub struct Follower {
     recent: VecDeque<Recent>,
     /// Index of the first note of the current pass.
     pass_start: usize,
+    /// The current group when each of the last `BEFORE_JUMPS` jumps was made.
+    before_jumps: VecDeque<usize>,
     count: usize,
     last_t: f64,
 }
@@ -209,6 +211,11 @@ struct Recent {
 const ROLL_GAP_S: f64 = 1.0;
 /// A rolled chord's late note costs at most this share of `lost_cost`.
 const ROLL_COST: f64 = 0.9;
+/// A jump more than this many bars ahead, or back, is far.
+const FAR_AHEAD_BARS: i32 = 1;
+const FAR_BACK_BARS: i32 = 4;
+/// Positions before jumps that a jump back to is not far.
+const BEFORE_JUMPS: usize = 4;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -284,6 +291,7 @@ impl Follower {
             lost: Vec::new(),
             recent: VecDeque::with_capacity(RECENT + 1),
             pass_start: 0,
+            before_jumps: VecDeque::with_capacity(BEFORE_JUMPS + 1),
             count: 0,
             last_t: f64::NEG_INFINITY,
         })
@@ -305,6 +313,7 @@ impl Follower {
         self.lost.clear();
         self.recent.clear();
         self.pass_start = 0;
+        self.before_jumps.clear();
         self.count = 0;
         self.last_t = f64::NEG_INFINITY;
     }
@@ -337,6 +346,10 @@ impl Follower {
             bar: first.bar,
             beat: first.beat,
         }
+    }
+
+    fn bar_of(&self, g: usize) -> i32 {
+        self.score.notes()[self.score.groups()[g].notes[0]].bar
     }
 
     /// The unstruck note of `pitch` in group `g` (grace notes first).
@@ -670,7 +683,20 @@ impl Follower {
             };
             let ex = self.explain(g, true);
             let n = ex.len();
-            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + 2 {
+            // A jump far from the current position (a restart from further
+            // back than a few bars, a skip ahead) is rarer than a slip near
+            // it: it must explain one note more.
+            // The positions before the last jumps are as plausible as the
+            // current one (a jump may have gone into the wrong copy of a
+            // repeated passage, and the next from there).
+            let far_from = |c: usize| {
+                let bars = self.bar_of(g) - self.bar_of(c);
+                !(-FAR_BACK_BARS..=FAR_AHEAD_BARS).contains(&bars)
+            };
+            let far = self.current.is_some_and(far_from)
+                && self.before_jumps.iter().all(|&p| far_from(p));
+            let margin = if far { 3 } else { 2 };
+            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
                 continue;
             }
             // One chord's pitches are weak evidence: two onsets at least.
@@ -828,6 +854,12 @@ impl Follower {
         }
         for &(h, t) in &points {
             self.history.push((groups[h].q, t));
+        }
+        if let Some(c) = self.current {
+            self.before_jumps.push_back(c);
+            if self.before_jumps.len() > BEFORE_JUMPS {
+                self.before_jumps.pop_front();
+            }
         }
         self.current = Some(g);
         let mut revised: Vec<(usize, usize)> = ex
