@@ -462,11 +462,12 @@ impl Follower {
     /// Cost of a note of the current group struck `gap` seconds after the
     /// group's latest one. A slow roll or a written-out arpeggio (grace
     /// notes) keeps coming a note at a time: while the notes come at most
-    /// `ROLL_GAP_S` apart, the cost stays below `lost_cost` (a later group
-    /// holding the pitch, on time, is still cheaper).
+    /// `ROLL_GAP_S` or a quarter at the current tempo apart, the cost stays
+    /// below `lost_cost` (a later group holding the pitch, on time, is
+    /// still cheaper).
     fn chord_cost(&self, gap: f64) -> f64 {
         let cost = (gap - self.cfg.chord_s).max(0.0) / 0.25;
-        if gap <= ROLL_GAP_S {
+        if gap <= ROLL_GAP_S.max(self.spq) {
             cost.min(ROLL_COST * self.cfg.lost_cost)
         } else {
             cost
