@@ -146,7 +146,14 @@ def main() -> None:
         help="scale test: add the inversion, retrograde and retrograde inversion of every "
         "distractor (4× the distractors)",
     )
+    ap.add_argument(
+        "--no-take-length",
+        action="store_true",
+        help="do not break ties between repeated passes by the notes the take has left "
+        "(identify(whole_take=False): the first pass is named)",
+    )
     args = ap.parse_args()
+    whole = not args.no_take_length
     if args.prepare:
         prepare(args.distractor_dir, args.distractors + 100, args.seed)
         return
@@ -154,7 +161,6 @@ def main() -> None:
     import partitura as pt
 
     from etude_engine.recognize import (
-        MAX_QUERY_NOTES,
         MIN_CONFIDENCE,
         QUERY_NOTES,
         identify,
@@ -215,7 +221,9 @@ def main() -> None:
         matched = {a["performance_id"]: a["score_id"] for a in gt if a["label"] == "match"}
         for _ in range(args.per_performance):
             s = rng.randrange(0, len(pn) - qn)
-            q = pn[s : s + MAX_QUERY_NOTES]
+            # The rest of the take: identify reads at most MAX_QUERY_NOTES of it, and how
+            # many notes the take has left breaks ties between repeated passes.
+            q = pn[s:]
             want = {
                 bar_of[matched[pid]]
                 for pid in q["id"][:10]
@@ -228,11 +236,11 @@ def main() -> None:
                 q["pitch"], q["onset_sec"], q["onset_sec"] + q["duration_sec"], q["velocity"]
             )
             t0 = time.perf_counter()
-            got = identify(perf_q, lib, min_confidence=0.0, query_notes=qn)
+            got = identify(perf_q, lib, min_confidence=0.0, query_notes=qn, whole_take=whole)
             times.append(time.perf_counter() - t0)
             used.append(got["notes_used"])
             ok_piece = got["piece"] == name
-            out = identify(perf_q, held[name], min_confidence=0.0, query_notes=qn)
+            out = identify(perf_q, held[name], min_confidence=0.0, query_notes=qn, whole_take=whole)
             on_page = ok_piece and bool(pages_of[name].get(got["bar"], set()) & want_page)
             results.append(
                 (

@@ -17,8 +17,19 @@ import pytest
 
 from etude_engine import InvalidConfigError, InvalidScoreError, PieceIndex, align
 from etude_engine.cli_identify import main
-from etude_engine.recognize import MIN_CONFIDENCE, Library, identify, load_library
-from etude_engine.scores import Performance, load_performance, load_score
+from etude_engine.recognize import (
+    MIN_CONFIDENCE,
+    Library,
+    LibraryPiece,
+    identify,
+    load_library,
+)
+from etude_engine.scores import (
+    Performance,
+    load_performance,
+    load_score,
+    performance_from_notes,
+)
 from support.midi import VIENNA, write_perf_midi
 
 DATA = VIENNA  # ../shared beside the project, as in CI (see tests/support)
@@ -189,3 +200,38 @@ def test_index_refuses_bad_columns() -> None:
     with pytest.raises(InvalidConfigError, match="ngram"):
         PieceIndex(ngram=0)
     assert ix.rank([60, 62, 64, 65, 67], [0.0, 0.5, 1.0, 1.5, 2.0]) == []
+
+
+def test_take_length_breaks_ties_between_repeated_passes() -> None:
+    """A passage the score plays twice note for note: a take that ends where the score
+    does is named in the second pass; an attempt still being played, in the first."""
+    rng = random.Random(3)
+
+    def line(n: int) -> list[int]:
+        return [rng.randrange(55, 80) for _ in range(n)]
+
+    x, a, y = line(16), line(32), line(16)
+    pitches = x + a + y + a  # one note per quarter, four quarters a bar
+    onset_q = [float(k) for k in range(len(pitches))]
+    bars = [1 + k // 4 for k in range(len(pitches))]
+    pieces = [LibraryPiece(name="tune.mid", path="tune.mid", title="", notes=len(pitches))]
+    library = Library(
+        folder="",
+        pieces=pieces,
+        index=PieceIndex(),
+        skipped=[],
+        parsed=0,
+        build_s=0.0,
+        notes=[(pitches, onset_q, bars)],
+    ).without(set())
+    # The second pass, played to the end (0.5 s a quarter).
+    t = [0.5 * k for k in range(len(a))]
+    take = performance_from_notes(a, t, [s + 0.4 for s in t], [64] * len(a))
+    first, second = 1 + 16 // 4, 1 + 64 // 4
+    assert identify(take, library)["bar"] == second
+    assert identify(take, library, whole_take=False)["bar"] == first
+    # From the first pass on, the notes after the passage tell the passes apart.
+    k0 = 16
+    t = [0.5 * k for k in range(len(pitches) - k0)]
+    take = performance_from_notes(pitches[k0:], t, [s + 0.4 for s in t], [64] * len(t))
+    assert identify(take, library)["bar"] == first

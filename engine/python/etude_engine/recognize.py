@@ -50,6 +50,9 @@ MIN_CONFIDENCE = 0.7
 QUERY_NOTES = 40
 #: Places of one piece whose confidences are this close are told apart by more notes.
 AMBIGUITY = 0.03
+#: Places of one piece whose confidences are this close are taken as equally good (a
+#: passage repeated note for note), for :func:`_by_take_length`.
+TIE = 1e-6
 #: The most performed notes :func:`identify` may be asked to look at.
 MAX_QUERY_NOTES = 160
 #: Bumped when the cached note format changes.
@@ -279,12 +282,36 @@ def _ambiguous(ranked: list[dict[str, Any]]) -> bool:
     )
 
 
+def _notes_after(library: Library, place: dict[str, Any]) -> int:
+    """Notes of the place's piece from the place's onset to the end of the score."""
+    onset_q = np.asarray(library.notes[int(place["piece"])][1])
+    return int(np.count_nonzero(onset_q >= float(place["onset_q"]) - 1e-9))
+
+
+def _by_take_length(ranked: list[dict[str, Any]], library: Library, left: int) -> dict[str, Any]:
+    """The best place; among places of its piece that the notes explain equally well (a
+    passage the score repeats note for note), the one whose score goes on for about as many
+    notes as the take still has (`left`, from the query's start): a take that ends N notes
+    later is more likely in the pass that the score ends about N notes later. Only a
+    tie-breaker: without it the first pass is named, which is no better a guess."""
+    best = ranked[0]
+    tied = [
+        r
+        for r in ranked
+        if r["piece"] == best["piece"] and abs(r["confidence"] - best["confidence"]) <= TIE
+    ]
+    if len(tied) < 2:
+        return best
+    return min(tied, key=lambda r: abs(_notes_after(library, r) - left))
+
+
 def identify(
     perf: Performance,
     library: Library,
     *,
     min_confidence: float = MIN_CONFIDENCE,
     query_notes: int = QUERY_NOTES,
+    whole_take: bool = True,
 ) -> dict[str, Any]:
     """``{"piece": name | None, "bar": int | None, "confidence": float}`` from the first notes
     of `perf` (``piece``: the score's path relative to the library folder).
@@ -292,7 +319,10 @@ def identify(
     The first `query_notes` notes are looked up; when the music at the best place comes back
     elsewhere in the same piece (a repeat, a returning theme) and the notes cannot tell the
     places apart, twice as many are looked up, and so on up to :data:`MAX_QUERY_NOTES`.
-    ``notes_used`` in the result says how many were needed.
+    ``notes_used`` in the result says how many were needed. When even then places tie and
+    `perf` is a `whole_take` (it ends where the player stopped, as a recorded file does), the
+    number of notes it has left breaks the tie (:func:`_by_take_length`); pass
+    ``whole_take=False`` for an attempt still being played (the first pass is named).
     """
     n = min(len(perf), query_notes, MAX_QUERY_NOTES)
     while True:
@@ -303,7 +333,7 @@ def identify(
         n = longer
     if not ranked:
         return {"piece": None, "bar": None, "confidence": 0.0, "notes_used": n}
-    best = ranked[0]
+    best = _by_take_length(ranked, library, len(perf)) if whole_take else ranked[0]
     conf = round(float(best["confidence"]), 4)
     if conf < min_confidence:
         return {"piece": None, "bar": None, "confidence": conf, "notes_used": n}

@@ -26,11 +26,19 @@
 //!    two onsets or more and with a plausible tempo, becomes the new position
 //!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
 //!    and the earlier notes it explains are reported as revised.
+//! 3. **Revising the pass.** The walk back then goes on through the notes
+//!    played before the lost ones, in this pass, while they follow one
+//!    another without a stop (inter-onset times within 2× of the score's at
+//!    the current tempo) and the score explains them: they were in the same
+//!    pass as the new position. Those whose match changes are revised too —
+//!    a passage the score repeats note for note, followed in the wrong copy
+//!    until the copies part, is moved to the right copy as a whole.
 //!
 //! Work per note is bounded: `window + 3` groups locally, and at most
-//! `max_candidates × max_lost` group look-ups when lost.
+//! `max_candidates × max_lost` group look-ups when lost (plus `RECENT` = 48
+//! notes walked back on a jump).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use super::error::AssessmentError;
 use super::score::Score;
@@ -180,9 +188,39 @@ pub struct Follower {
     /// Recent (quarters, seconds) of group first onsets, for the tempo.
     history: Vec<(f64, f64)>,
     lost: Vec<Lost>,
+    /// The last `RECENT` notes and what they were matched to, for revisions.
+    recent: VecDeque<Recent>,
+    /// Index of the first note of the current pass.
+    pass_start: usize,
+    /// The current group when each of the last `BEFORE_JUMPS` jumps was made.
+    before_jumps: VecDeque<usize>,
     count: usize,
     last_t: f64,
 }
+
+/// A recent performed note and its current match.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    index: usize,
+    pitch: u8,
+    t: f64,
+    note: Option<usize>,
+}
+
+/// Notes of a rolled chord come at most this many seconds apart.
+const ROLL_GAP_S: f64 = 1.0;
+/// A rolled chord's late note costs at most this share of `lost_cost`.
+const ROLL_COST: f64 = 0.9;
+/// A jump more than this many bars ahead, or back, is far.
+const FAR_AHEAD_BARS: i32 = 1;
+const FAR_BACK_BARS: i32 = 4;
+/// Positions before jumps that a jump back to is not far.
+const BEFORE_JUMPS: usize = 4;
+/// Recent notes kept for revising a pass after a jump.
+const RECENT: usize = 48;
+/// Inter-onset time over the score's distance at the current tempo within
+/// which notes before a jump count as played without a stop (log-symmetric).
+const CONTINUOUS: f64 = 2.0;
 
 fn key(a: u8, b: u8, c: u8) -> u32 {
     (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c)
@@ -251,6 +289,9 @@ impl Follower {
             spq,
             history: Vec::new(),
             lost: Vec::new(),
+            recent: VecDeque::with_capacity(RECENT + 1),
+            pass_start: 0,
+            before_jumps: VecDeque::with_capacity(BEFORE_JUMPS + 1),
             count: 0,
             last_t: f64::NEG_INFINITY,
         })
@@ -270,6 +311,9 @@ impl Follower {
         self.spq = self.score.notated_spq(0);
         self.history.clear();
         self.lost.clear();
+        self.recent.clear();
+        self.pass_start = 0;
+        self.before_jumps.clear();
         self.count = 0;
         self.last_t = f64::NEG_INFINITY;
     }
@@ -302,6 +346,10 @@ impl Follower {
             bar: first.bar,
             beat: first.beat,
         }
+    }
+
+    fn bar_of(&self, g: usize) -> i32 {
+        self.score.notes()[self.score.groups()[g].notes[0]].bar
     }
 
     /// The unstruck note of `pitch` in group `g` (grace notes first).
@@ -411,6 +459,21 @@ impl Follower {
         }
     }
 
+    /// Cost of a note of the current group struck `gap` seconds after the
+    /// group's latest one. A slow roll or a written-out arpeggio (grace
+    /// notes) keeps coming a note at a time: while the notes come at most
+    /// `ROLL_GAP_S` or a quarter at the current tempo apart, the cost stays
+    /// below `lost_cost` (a later group holding the pitch, on time, is
+    /// still cheaper).
+    fn chord_cost(&self, gap: f64) -> f64 {
+        let cost = (gap - self.cfg.chord_s).max(0.0) / 0.25;
+        if gap <= ROLL_GAP_S.max(self.spq) {
+            cost.min(ROLL_COST * self.cfg.lost_cost)
+        } else {
+            cost
+        }
+    }
+
     /// Best local candidate: (cost, group, note).
     fn local(&self, pitch: u8, t: f64) -> Option<(f64, usize, usize)> {
         let groups = self.score.groups();
@@ -444,7 +507,7 @@ impl Follower {
         // goes on as long as its notes keep coming).
         let gap = t - self.group_last[c];
         if let Some(note) = self.free_note(c, pitch) {
-            consider((gap - self.cfg.chord_s).max(0.0) / 0.25, c, note);
+            consider(self.chord_cost(gap), c, note);
         } else if let Some(note) = self.struck_note(c, pitch) {
             // The pitch was struck early (an ornament or grace note before
             // the beat) and now comes with the chord: the chord's note.
@@ -472,47 +535,104 @@ impl Follower {
     /// `anchored`: the newest note must be in `g` (a candidate position);
     /// otherwise it may go unexplained (the score around the current one).
     fn explain(&self, g: usize, anchored: bool) -> Explained {
-        let groups = self.score.groups();
-        let notes = self.score.notes();
         let mut out: Vec<(usize, usize, usize)> = Vec::new();
         let m = self.lost.len();
         let mut cur = g;
         let mut cur_t = self.lost[m - 1].t;
         for k in (0..m).rev() {
             let l = self.lost[k];
-            let lo = cur.saturating_sub(3);
-            let mut found = None;
-            for h in (lo..=cur).rev() {
-                if h == cur && k + 1 < m && cur_t - l.t > 0.15 {
-                    continue;
-                }
-                if !groups[h].has_pitch(l.pitch) {
-                    continue;
-                }
-                if h < cur {
-                    // The time between the notes must fit the score's
-                    // distance at a tempo within 4× of the current one.
-                    let expected = (groups[cur].q - groups[h].q) * self.spq;
-                    let ratio = (cur_t - l.t + 0.05) / (expected + 0.05);
-                    if !(0.25..=4.0).contains(&ratio) {
-                        continue;
-                    }
-                }
-                let note =
-                    groups[h].notes.iter().copied().find(|&i| {
-                        notes[i].pitch == l.pitch && !out.iter().any(|&(_, _, n)| n == i)
-                    });
-                if let Some(note) = note {
-                    found = Some((h, note));
-                    break;
-                }
-            }
+            // The time between the notes must fit the score's distance at a
+            // tempo within 4× of the current one.
+            let used = |i: usize| out.iter().any(|&(_, _, n)| n == i);
+            let found = self.step_back(cur, cur_t, l.pitch, l.t, k + 1 == m, 4.0, used);
             if let Some((h, note)) = found {
                 out.push((k, h, note));
                 cur = h;
                 cur_t = l.t;
             } else if k + 1 == m && anchored {
                 return out;
+            }
+        }
+        out
+    }
+
+    /// One step of a walk back through the score from group `cur` (struck
+    /// at `cur_t`) to a note of `pitch` struck at `t`: the latest group at
+    /// most three before `cur` holding such a note not `used`, whose
+    /// distance from `cur` fits the time between the notes at a tempo within
+    /// `band`× of the current one — or `cur` itself (a chord note: within
+    /// 0.15 s unless `first`). Returns (group, note).
+    #[allow(clippy::too_many_arguments)]
+    fn step_back(
+        &self,
+        cur: usize,
+        cur_t: f64,
+        pitch: u8,
+        t: f64,
+        first: bool,
+        band: f64,
+        used: impl Fn(usize) -> bool,
+    ) -> Option<(usize, usize)> {
+        let groups = self.score.groups();
+        let notes = self.score.notes();
+        for h in (cur.saturating_sub(3)..=cur).rev() {
+            if h == cur && !first && cur_t - t > 0.15 {
+                continue;
+            }
+            if !groups[h].has_pitch(pitch) {
+                continue;
+            }
+            if h < cur {
+                let expected = (groups[cur].q - groups[h].q) * self.spq;
+                let ratio = (cur_t - t + 0.05) / (expected + 0.05);
+                if !(1.0 / band..=band).contains(&ratio) {
+                    continue;
+                }
+            }
+            let note = groups[h]
+                .notes
+                .iter()
+                .copied()
+                .find(|&i| notes[i].pitch == pitch && !used(i));
+            if let Some(note) = note {
+                return Some((h, note));
+            }
+        }
+        None
+    }
+
+    /// Notes of this pass played before the lost ones (indices below
+    /// `before`) that the jump's position explains too, walking on back from
+    /// its oldest explained note (group `g0`, struck at `t0`) while they
+    /// follow one another without a stop: (performed index, group, note),
+    /// newest first. They belong to the same pass as the new position — e.g.
+    /// a passage the score repeats note for note, followed in the wrong copy
+    /// until the copies part, or the first notes of a restart taken for
+    /// notes of the bars around the stop.
+    fn extend_back(&self, g0: usize, t0: f64, before: usize, used: &[usize]) -> Explained {
+        let mut used = used.to_vec();
+        let mut out: Explained = Vec::new();
+        let (mut cur, mut cur_t) = (g0, t0);
+        for r in self.recent.iter().rev() {
+            if r.index >= before {
+                continue;
+            }
+            if r.index < self.pass_start {
+                break;
+            }
+            let step = self.step_back(cur, cur_t, r.pitch, r.t, false, CONTINUOUS, |i| {
+                used.contains(&i)
+            });
+            match step {
+                Some((h, note)) => {
+                    out.push((r.index, h, note));
+                    used.push(note);
+                    cur = h;
+                    cur_t = r.t;
+                }
+                // An extra note (a slip) does not break the pass.
+                None if r.note.is_none() => {}
+                None => break,
             }
         }
         out
@@ -564,7 +684,20 @@ impl Follower {
             };
             let ex = self.explain(g, true);
             let n = ex.len();
-            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + 2 {
+            // A jump far from the current position (a restart from further
+            // back than a few bars, a skip ahead) is rarer than a slip near
+            // it: it must explain one note more.
+            // The positions before the last jumps are as plausible as the
+            // current one (a jump may have gone into the wrong copy of a
+            // repeated passage, and the next from there).
+            let far_from = |c: usize| {
+                let bars = self.bar_of(g) - self.bar_of(c);
+                !(-FAR_BACK_BARS..=FAR_AHEAD_BARS).contains(&bars)
+            };
+            let far = self.current.is_some_and(far_from)
+                && self.before_jumps.iter().all(|&p| far_from(p));
+            let margin = if far { 3 } else { 2 };
+            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
                 continue;
             }
             // One chord's pitches are weak evidence: two onsets at least.
@@ -649,7 +782,9 @@ impl Follower {
         let doubtful = self.lost.iter().filter(|l| l.bad).count();
         if bad && doubtful >= 2 {
             if let Some((g, ex)) = self.search() {
-                return Ok(self.jump(g, &ex));
+                let step = self.jump(g, &ex);
+                self.remember(index, pitch, t, step.score_note);
+                return Ok(step);
             }
         }
         let mut step = FollowStep {
@@ -671,12 +806,37 @@ impl Follower {
             step.cost = cost;
             step.qpm = self.qpm();
         }
+        self.remember(index, pitch, t, step.score_note);
         Ok(step)
     }
 
+    fn remember(&mut self, index: usize, pitch: u8, t: f64, note: Option<usize>) {
+        self.recent.push_back(Recent {
+            index,
+            pitch,
+            t,
+            note,
+        });
+        if self.recent.len() > RECENT {
+            self.recent.pop_front();
+        }
+    }
+
     fn jump(&mut self, g: usize, ex: &[(usize, usize, usize)]) -> FollowStep {
+        let m = self.lost.len();
+        let &(k0, g0, _) = ex.last().expect("a jump explains notes");
+        let used: Vec<usize> = ex.iter().map(|&(_, _, n)| n).collect();
+        let older = self.extend_back(g0, self.lost[k0].t, self.lost[0].index, &used);
         self.pass += 1;
         self.history.clear();
+        for &(i, h, note) in older.iter().rev() {
+            let t = self
+                .recent
+                .iter()
+                .find(|r| r.index == i)
+                .map_or(0.0, |r| r.t);
+            self.strike(h, note, t);
+        }
         let mut points: Vec<(usize, f64)> = Vec::new();
         for &(k, h, note) in ex.iter().rev() {
             let t = self.lost[k].t;
@@ -696,15 +856,36 @@ impl Follower {
         for &(h, t) in &points {
             self.history.push((groups[h].q, t));
         }
+        if let Some(c) = self.current {
+            self.before_jumps.push_back(c);
+            if self.before_jumps.len() > BEFORE_JUMPS {
+                self.before_jumps.pop_front();
+            }
+        }
         self.current = Some(g);
-        let m = self.lost.len();
         let mut revised: Vec<(usize, usize)> = ex
             .iter()
             .filter(|&&(k, _, _)| k + 1 < m)
             .map(|&(k, _, note)| (self.lost[k].index, note))
             .collect();
+        revised.extend(older.iter().map(|&(i, _, note)| (i, note)));
+        // Of the notes before the lost ones, only those whose match changed.
+        revised.retain(|&(i, note)| {
+            i >= self.lost[0].index
+                || self
+                    .recent
+                    .iter()
+                    .any(|r| r.index == i && r.note != Some(note))
+        });
         revised.sort_unstable();
+        for r in self.recent.iter_mut() {
+            if let Some(&(_, note)) = revised.iter().find(|&&(i, _)| i == r.index) {
+                r.note = Some(note);
+            }
+        }
         let newest = self.lost[m - 1].index;
+        // The new pass begins with the oldest note it explains.
+        self.pass_start = older.last().map_or(self.lost[k0].index, |&(i, _, _)| i);
         let own = ex.iter().find(|&&(k, _, _)| k + 1 == m).map(|&(_, _, n)| n);
         self.lost.clear();
         FollowStep {
@@ -826,6 +1007,94 @@ mod tests {
         }
         for &(p, n) in &steps[jump].revised {
             assert_eq!(n, p - 24 + 8);
+        }
+    }
+
+    /// Final matches: each step's, then each jump's revisions applied.
+    fn final_matches(steps: &[FollowStep]) -> Vec<Option<usize>> {
+        let mut out: Vec<Option<usize>> = steps.iter().map(|s| s.score_note).collect();
+        for st in steps {
+            for &(i, n) in &st.revised {
+                out[i] = Some(n);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn restart_into_a_literal_repeat_is_revised_when_the_copies_part() {
+        // A B A C, one bar each: the two A bars are note for note the same.
+        let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
+        let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
+        let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
+        let pitches: Vec<u8> = [a, b, a, c].concat();
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Into the last bar, then back to the very start: the first A
+        // looks like the second (the nearer) until B comes.
+        let mut perf = play(&s, 0, 28, 0.0, 0.5);
+        perf.extend(play(&s, 0, s.len(), 15.0, 0.5));
+        let got = final_matches(&follow(&s, &perf));
+        for (k, n) in got.iter().enumerate().skip(28 + 3) {
+            assert_eq!(*n, Some(k - 28), "note {k}");
+        }
+        for (k, n) in got.iter().enumerate().take(28) {
+            assert_eq!(*n, Some(k), "note {k}");
+        }
+    }
+
+    #[test]
+    fn slow_roll_is_one_chord() {
+        // A seven-note chord rolled a note every 0.6 s, then a melody note.
+        let mut notes: Vec<ScoreNote> = [41u8, 48, 53, 57, 60, 65, 69]
+            .iter()
+            .map(|&p| ScoreNote::simple(p, 0.0, 2.0))
+            .collect();
+        notes.push(ScoreNote::simple(72, 2.0, 1.0));
+        let s = Score::new(notes).unwrap();
+        let perf: Vec<(u8, f64)> = [41u8, 48, 53, 57, 60, 65, 69]
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| (p, k as f64 * 0.6))
+            .chain([(72, 4.5)])
+            .collect();
+        let got: Vec<Option<usize>> = follow(&s, &perf).iter().map(|s| s.score_note).collect();
+        assert!(got.iter().all(Option::is_some), "{got:?}");
+    }
+
+    #[test]
+    fn a_slip_that_matches_music_far_ahead_is_not_a_jump() {
+        // Eight bars of eighths; bar 7 opens with 53 55 90 91.
+        let bars: [[u8; 8]; 8] = [
+            [60, 62, 64, 65, 67, 69, 71, 72],
+            [74, 72, 71, 69, 67, 65, 64, 62],
+            [48, 50, 52, 53, 55, 57, 59, 60],
+            [84, 83, 81, 79, 77, 76, 74, 72],
+            [36, 38, 40, 41, 43, 45, 47, 48],
+            [66, 68, 70, 73, 75, 78, 80, 82],
+            [53, 55, 90, 91, 96, 98, 100, 102],
+            [57, 56, 54, 51, 49, 46, 44, 42],
+        ];
+        let notes = bars
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Bar 3 up to its 55, then 53 55 again and two stray notes: bar 7
+        // explains all four, the current place two; then bar 3 goes on.
+        let mut perf = play(&s, 0, 21, 0.0, 0.5);
+        perf.extend([(53, 5.25), (55, 5.5), (90, 5.75), (91, 6.0)]);
+        perf.extend(play(&s, 21, s.len(), 6.25, 0.5));
+        let steps = follow(&s, &perf);
+        assert!(steps.iter().all(|st| !st.jumped));
+        for (k, st) in steps.iter().enumerate().skip(25) {
+            assert_eq!(st.score_note, Some(k - 4), "note {k}");
         }
     }
 
