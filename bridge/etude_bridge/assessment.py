@@ -105,8 +105,10 @@ class SessionAssessor:
             for piece in self._library.pieces:
                 self._score(piece.name)
 
-    def recognise(self, take: TakeRecorder) -> Recognition | None:
-        """The library piece the take plays, or None (no library, unknown, too few notes)."""
+    def recognise(self, take: TakeRecorder, *, finished: bool = False) -> Recognition | None:
+        """The library piece the take plays, or None (no library, unknown, too few notes).
+
+        `finished`: the take is over, so where it ends can tell the passes of a repeat apart."""
         if len(take) < MIN_NOTES:
             return None
         self.warm_up()
@@ -114,7 +116,7 @@ class SessionAssessor:
             return None
         from etude_engine.recognize import identify
 
-        found = identify(_performance(take), self._library)
+        found = identify(_performance(take), self._library, whole_take=finished)
         if found["piece"] is None:
             return None
         name = str(found["piece"])
@@ -140,7 +142,7 @@ class SessionAssessor:
         `recognition`: the piece already named while the session was played, if any."""
         if len(take) < MIN_NOTES:
             return None
-        recognition = recognition or self.recognise(take)
+        recognition = recognition or self.recognise(take, finished=True)
         perf = _performance(take)
         if recognition is not None:
             return self._assessed(perf, recognition)
