@@ -7,7 +7,9 @@
 //!    a group holding its pitch, `extra_cost` otherwise (half of that in a
 //!    neighbouring group, for chord notes played out of order); skipping
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
-//!    from an earlier bar, a skip ahead) costs `jump_cost` once. Backward
+//!    from an earlier bar, a skip ahead) costs `jump_cost` once, plus
+//!    `jump_cost_per_quarter` per quarter jumped over (of two copies of
+//!    literally repeated music, the nearer is where a restart went). Backward
 //!    jumps split the attempt into segments that are aligned apart. A note
 //!    played with the note before a backward jump (a chord) stays before it.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
@@ -34,7 +36,7 @@
 //! a slip is measured against the local tempo and is not absorbed by it.
 
 use super::error::AssessmentError;
-use super::score::{perf_order, PerfNote, Score};
+use super::score::{perf_order, Group, PerfNote, Score};
 use super::timing::{fit_line, median, TimeMap};
 
 /// Tuning of [`assess`]; the defaults are what the benchmark measured.
@@ -43,6 +45,9 @@ pub struct AlignConfig {
     pub extra_cost: f64,
     pub miss_cost: f64,
     pub jump_cost: f64,
+    /// Added to `jump_cost` per quarter jumped over: ties go to the nearer
+    /// place (restarts go back a few bars).
+    pub jump_cost_per_quarter: f64,
     pub stay_cost: f64,
     pub sigma_s: f64,
     pub gap_cost: f64,
@@ -61,7 +66,8 @@ impl Default for AlignConfig {
         Self {
             extra_cost: 1.0,
             miss_cost: 0.6,
-            jump_cost: 3.0,
+            jump_cost: 2.98,
+            jump_cost_per_quarter: 0.002,
             stay_cost: 0.0,
             sigma_s: 0.1,
             gap_cost: 2.0,
@@ -92,6 +98,7 @@ impl AlignConfig {
         }
         let non_negative = [
             ("stay_cost", self.stay_cost),
+            ("jump_cost_per_quarter", self.jump_cost_per_quarter),
             ("grace_lead_s", self.grace_lead_s),
             ("wrong_pitch_window_s", self.wrong_pitch_window_s),
         ];
@@ -264,6 +271,8 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
             (extra, used)
         }
     };
+    let per_q = cfg.jump_cost_per_quarter as f32;
+    let mut sources = vec![(INF, 0usize); g_n];
     let mut back = vec![0u32; g_n * m];
     let mut prev = vec![INF; g_n];
     let mut cur = vec![INF; g_n];
@@ -278,14 +287,7 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     }
     for j in 1..m {
         let pitch = perf[order[j]].pitch;
-        let (mut best, mut best_g) = (INF, 0usize);
-        for (g, &v) in prev.iter().enumerate() {
-            if v < best {
-                best = v;
-                best_g = g;
-            }
-        }
-        let jump_base = best + jump;
+        jump_sources(&prev, groups, per_q, &mut sources);
         // adv = min over g' < g of prev[g'] - miss * cum[g' + 1]
         let (mut adv, mut adv_g) = (INF, 0usize);
         let row = j * g_n;
@@ -303,9 +305,10 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
                 from = adv_g;
                 used = fresh_used;
             }
-            if jump_base + fresh_local < c && best_g != g {
-                c = jump_base + fresh_local;
-                from = best_g;
+            let (src_cost, src_g) = sources[g];
+            if src_cost + jump + fresh_local < c {
+                c = src_cost + jump + fresh_local;
+                from = src_g;
                 used = fresh_used;
             }
             cur[g] = c;
@@ -338,6 +341,39 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
         }
     }
     path
+}
+
+/// For each group `g`, the cheapest group `g' != g` to jump from and its
+/// cost: `prev[g']` plus `per_q` per quarter between the two (two sweeps, a
+/// distance transform). The small cost per quarter makes the nearer of two
+/// otherwise equal jumps win: a player goes back a few bars, and music that
+/// the score repeats literally must not send a restart to the earlier copy.
+fn jump_sources(prev: &[f32], groups: &[Group], per_q: f32, out: &mut [(f32, usize)]) {
+    let g_n = prev.len();
+    // From the left: min over g' < g.
+    let mut run = (INF, 0usize);
+    for g in 0..g_n {
+        out[g] = run;
+        if g + 1 < g_n {
+            if prev[g] < run.0 {
+                run = (prev[g], g);
+            }
+            run.0 += per_q * (groups[g + 1].q - groups[g].q) as f32;
+        }
+    }
+    // From the right: min over g' > g.
+    let mut run = (INF, 0usize);
+    for g in (0..g_n).rev() {
+        if run.0 < out[g].0 {
+            out[g] = run;
+        }
+        if g > 0 {
+            if prev[g] < run.0 {
+                run = (prev[g], g);
+            }
+            run.0 += per_q * (groups[g].q - groups[g - 1].q) as f32;
+        }
+    }
 }
 
 /// Moves a backward jump of the coarse path past the notes that end the
@@ -1209,6 +1245,50 @@ mod tests {
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         let low = a.notes.iter().find(|r| r.score_note == 15 && r.is_final);
         assert_eq!(low.map(|r| r.segment), Some(0));
+    }
+
+    #[test]
+    fn restart_in_repeated_music_goes_back_to_the_nearer_copy() {
+        // Notes 24..40 repeat notes 0..16 literally. The player stops before
+        // 34, goes back to 28, stops before 36, goes back to 30 and plays on.
+        // Going back to the first copy (4) and then forward to 30 costs two
+        // jumps as well; the nearer jumps must win.
+        let mut notes: Vec<ScoreNote> = scale(48).notes().to_vec();
+        for k in 0..16 {
+            notes[24 + k].pitch = notes[k].pitch;
+        }
+        let s = Score::new(notes).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        let mut truth = Vec::new();
+        let mut t = 0.0;
+        for k in (0..34).chain(28..36).chain(30..48) {
+            let n = &s.notes()[k];
+            if k == 28 || (k == 30 && truth.len() > 40) {
+                t += 1.0;
+            }
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+            truth.push(k);
+            t += spq;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 34, 42]);
+        for (r, &k) in a.perf.iter().zip(&truth) {
+            assert_eq!((r.label, r.score_note), (Label::Match, Some(k)));
+        }
+    }
+
+    #[test]
+    fn jump_sources_prefer_the_nearer_group() {
+        let groups: Vec<Group> = scale(6).groups().to_vec();
+        let prev = [1.0, 5.0, 5.0, 5.0, 1.0, 5.0];
+        let mut out = vec![(INF, 0); 6];
+        jump_sources(&prev, &groups, 0.01, &mut out);
+        assert_eq!(out[1].1, 0);
+        assert_eq!(out[3].1, 4);
+        assert_eq!(out[0].1, 4);
+        assert_eq!(out[4].1, 0); // its own cost left out
+        assert!((out[2].0 - 1.02).abs() < 1e-6);
     }
 
     #[test]
