@@ -33,11 +33,13 @@
 //!
 //! Then timing: each onset group's time is compared with a line fitted to
 //! its *neighbours* only (the nearest anchors on each side, same segment), so
-//! a slip is measured against the local tempo and is not absorbed by it.
+//! a slip is measured against the local tempo and is not absorbed by it. The
+//! fit is robust (Tukey's biweight): a neighbour that is itself a slip
+//! weighs nothing.
 
 use super::error::AssessmentError;
 use super::score::{perf_order, Group, PerfNote, Score};
-use super::timing::{fit_line, median, TimeMap};
+use super::timing::{biweight_line, fit_line, median, TimeMap};
 
 /// Tuning of [`assess`]; the defaults are what the benchmark measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,8 +212,8 @@ const INF: f32 = f32::INFINITY;
 
 /// A line through `pts` that ignores outliers: fitted once, then again
 /// without the points further than `max(30 ms, 3 × median residual)` from
-/// it (a neighbour's slip must not bend the line a note is measured
-/// against). Outliers get weight 0 in `pts`.
+/// it (a note the coarse path put in the wrong group must not bend the line
+/// its group is checked against). Outliers get weight 0 in `pts`.
 fn robust_line(pts: &mut [(f64, f64, f64)], q0: f64) -> Option<(f64, f64)> {
     let (a, b) = fit_line(pts, q0)?;
     let mut res: Vec<f64> = pts
@@ -574,6 +576,11 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
     Anchors { points, windows }
 }
 
+/// Smallest spread (robust standard deviation, seconds) assumed of onsets
+/// around the local tempo line: below it, the biweight would cut off the
+/// ordinary unevenness of real playing.
+const TIMING_MIN_SCALE_S: f64 = 0.015;
+
 /// Anchors on each side used to check a group's onsets.
 const ANCHOR_NEIGHBOURS: usize = 4;
 /// Onsets further from the neighbours' line than this share of the time to
@@ -897,13 +904,16 @@ pub fn assess(
                     pts.push((groups[gg].q, tt, 1.0));
                 }
             }
-            let fit = robust_line(&mut pts, q0);
+            let fit = biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S);
             let (exp_t, spq) = match fit {
                 Some((a, b)) if b > 0.0 => (a, b),
                 _ => (map.time_at(q0), default_spq),
             };
+            for p in pts.iter_mut() {
+                p.2 = 1.0;
+            }
             pts.push((q0, time, 1.0));
-            let spq_with = match robust_line(&mut pts, q0) {
+            let spq_with = match biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S) {
                 Some((_, b)) if b > 0.0 => b,
                 _ => spq,
             };
@@ -1156,6 +1166,26 @@ mod tests {
             .timing_dev_s
             .unwrap();
         assert!((dev - 0.15).abs() < 1e-6, "{dev}");
+    }
+
+    #[test]
+    fn slip_next_to_a_slip_is_measured_against_local_tempo() {
+        // Uneven playing (±20 ms) and two neighbouring slips: each is
+        // measured against the line through the other notes.
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        for (k, n) in p.iter_mut().enumerate() {
+            n.onset_s += if k % 2 == 0 { 0.02 } else { -0.02 };
+        }
+        p[12].onset_s += 0.15;
+        p[13].onset_s -= 0.1;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let dev = |i: usize| {
+            let r = a.notes.iter().find(|r| r.score_note == i).unwrap();
+            r.timing_dev_s.unwrap()
+        };
+        assert!((dev(12) - 0.17).abs() < 0.02, "{}", dev(12));
+        assert!((dev(13) + 0.12).abs() < 0.02, "{}", dev(13));
     }
 
     #[test]
