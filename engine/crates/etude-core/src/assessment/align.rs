@@ -740,6 +740,14 @@ fn match_segment(
                 } else {
                     lo - cfg.grace_lead_s
                 };
+                // With no note of its group played (its main note missed, or
+                // taken for the next group's), the map's time for the group
+                // is a guess: the grace note may come up to the next group.
+                let no_main = anchors.windows[g - seg.g0].is_none();
+                let hi = match groups.get(g + 1) {
+                    Some(next) if no_main => map.time_at(next.q).max(hi),
+                    _ => hi,
+                };
                 s_times.push((prev.min(lo - cfg.grace_lead_s), hi, cfg.sigma_s * 2.0));
             } else {
                 s_times.push((lo, hi, cfg.sigma_s));
@@ -757,6 +765,66 @@ fn match_segment(
         }
     }
     sm
+}
+
+/// Wrong pitches: a missed note and an extra note at the same moment (within
+/// `wrong_pitch_window_s` of the span its onset group was played in, or of
+/// its time on the map) and within `wrong_pitch_semitones`. Pairs are made
+/// cheapest first over the whole segment (nearer in time, then in pitch), so
+/// a missed note does not take the wrong note of a later one because it
+/// comes first in the score. Returns, per score note, the position paired
+/// with it.
+#[allow(clippy::too_many_arguments)]
+fn pair_wrong_pitches(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    sm: &SegmentMatch,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+) -> Vec<Option<usize>> {
+    let groups = score.groups();
+    let notes = score.notes();
+    let w = cfg.wrong_pitch_window_s;
+    let mut cands: Vec<(f64, usize, usize)> = Vec::new();
+    for (gk, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
+        let (lo_t, hi_t) = anchors
+            .windows
+            .get(gk)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| (map.time_at(g.q), map.time_at(g.q)));
+        for &i in &g.notes {
+            if sm.score_to_pos[i].is_some() || notes[i].grace || score.primary(i) != i {
+                continue;
+            }
+            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < lo_t - w);
+            for k in lo..(seg.j1 - seg.j0) {
+                let p = &perf[order[seg.j0 + k]];
+                if p.onset_s > hi_t + w {
+                    break;
+                }
+                let dp = p.pitch.abs_diff(notes[i].pitch);
+                if sm.pos_to_score[k].is_some() || dp == 0 || dp > cfg.wrong_pitch_semitones {
+                    continue;
+                }
+                let dt = (lo_t - p.onset_s).max(p.onset_s - hi_t).max(0.0);
+                cands.push((dt / w + f64::from(dp) / 4.0, i, k));
+            }
+        }
+    }
+    cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
+    let mut taken = vec![false; seg.j1 - seg.j0];
+    for (_, i, k) in cands {
+        if wrong[i].is_none() && !taken[k] {
+            taken[k] = true;
+            wrong[i] = Some(seg.j0 + k);
+        }
+    }
+    wrong
 }
 
 /// Aligns a performance to the score: labels, timing, tempo.
@@ -814,42 +882,7 @@ pub fn assess(
             map = TimeMap::new(&last.points, default_spq);
         }
 
-        // Wrong pitches: a missed and an extra note at the same moment.
-        let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
-        let mut taken = vec![false; seg.j1 - seg.j0];
-        for g in &groups[seg.g0..=seg.g1] {
-            let t = map.time_at(g.q);
-            for &i in &g.notes {
-                if sm.score_to_pos[i].is_some() || notes[i].grace || score.primary(i) != i {
-                    continue;
-                }
-                let mut best: Option<(f64, usize)> = None;
-                let lo = order[seg.j0..seg.j1]
-                    .partition_point(|&o| perf[o].onset_s < t - cfg.wrong_pitch_window_s);
-                for k in lo..(seg.j1 - seg.j0) {
-                    let p = &perf[order[seg.j0 + k]];
-                    if p.onset_s > t + cfg.wrong_pitch_window_s {
-                        break;
-                    }
-                    if sm.pos_to_score[k].is_some() || taken[k] {
-                        continue;
-                    }
-                    let dp = p.pitch.abs_diff(notes[i].pitch);
-                    if dp == 0 || dp > cfg.wrong_pitch_semitones {
-                        continue;
-                    }
-                    let cost =
-                        (p.onset_s - t).abs() / cfg.wrong_pitch_window_s + f64::from(dp) / 4.0;
-                    if best.map_or(true, |(c, _)| cost < c) {
-                        best = Some((cost, k));
-                    }
-                }
-                if let Some((_, k)) = best {
-                    taken[k] = true;
-                    wrong[i] = Some(seg.j0 + k);
-                }
-            }
-        }
+        let wrong = pair_wrong_pitches(score, perf, &order, seg, &sm, &last, &map, cfg);
 
         // A restart's segment starts at its first group with a note played:
         // leading groups with none (the coarse path can begin the segment a
@@ -1131,6 +1164,47 @@ mod tests {
         assert_eq!(l.iter().filter(|&&x| x == Label::Match).count(), 22);
         assert_eq!(a.perf[p.len() - 1].label, Label::Extra);
         assert_eq!(a.perf[4].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn grace_notes_of_a_missed_main_note_are_matched() {
+        // Two grace notes before note 10; the player plays them late (an
+        // arpeggio taking its time) and leaves the main note out.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        for pitch in [95, 97] {
+            let mut n = ScoreNote::simple(pitch, 10.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = play(&s, 2.0).into_iter().filter(|n| n.pitch < 95).collect();
+        let main = s.notes()[10].pitch;
+        p.retain(|n| n.pitch != main || (n.onset_s - 21.0).abs() > 1e-9);
+        p.push(PerfNote::new(95, 22.2, 22.3, 64));
+        p.push(PerfNote::new(97, 22.5, 22.6, 64));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
+        assert_eq!(label(10), Label::Missed);
+        assert_eq!((label(24), label(25)), (Label::Match, Label::Match));
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
+    fn wrong_pitches_pair_cheapest_first() {
+        // Notes 5 and 6 (a beat apart) are both played a semitone off; the
+        // wrong note of 6 is within the window of 5 as well, but each must be
+        // paired with its own.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        notes[5].pitch = 60;
+        notes[6].pitch = 62;
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.2);
+        p[5].pitch = 61;
+        p[6].pitch = 63;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.perf[5].score_note, Some(5));
+        assert_eq!(a.perf[6].score_note, Some(6));
+        assert_eq!(a.perf[5].label, Label::WrongPitch);
     }
 
     #[test]
