@@ -679,6 +679,44 @@ fn match_sequence(
     }
 }
 
+/// When score note `i` is on time: the span its onset group was played in
+/// (its time on the map when none of it was). A grace note falls anywhere
+/// between the previous onset and its main note (an arpeggio written as
+/// grace notes can take seconds).
+fn note_window(
+    score: &Score,
+    seg: &Segment,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+    i: usize,
+) -> (f64, f64) {
+    let groups = score.groups();
+    let n = &score.notes()[i];
+    let g = score.group_of(i);
+    let window = anchors.windows.get(g - seg.g0).copied().flatten();
+    let (lo, hi) = window.unwrap_or_else(|| {
+        let t = map.time_at(n.onset_q);
+        (t, t)
+    });
+    if !n.grace {
+        return (lo, hi);
+    }
+    let prev = if g > 0 {
+        map.time_at(groups[g - 1].q)
+    } else {
+        lo - cfg.grace_lead_s
+    };
+    // With no note of its group played (its main note missed, or taken for
+    // the next group's), the map's time for the group is a guess: the grace
+    // note may come up to the next group.
+    let hi = match groups.get(g + 1) {
+        Some(next) if window.is_none() => map.time_at(next.q).max(hi),
+        _ => hi,
+    };
+    (prev.min(lo - cfg.grace_lead_s), hi)
+}
+
 fn match_segment(
     score: &Score,
     perf: &[PerfNote],
@@ -726,29 +764,9 @@ fn match_segment(
         s_times.clear();
         for &i in ss {
             let n = &notes[i];
-            let (lo, hi) = anchors.windows[score.group_of(i) - seg.g0].unwrap_or_else(|| {
-                let t = map.time_at(n.onset_q);
-                (t, t)
-            });
+            let (lo, hi) = note_window(score, seg, anchors, map, cfg, i);
             if n.grace {
-                // A grace note falls anywhere between the previous onset and
-                // its main note (an arpeggio written as grace notes can take
-                // seconds).
-                let g = score.group_of(i);
-                let prev = if g > 0 {
-                    map.time_at(groups[g - 1].q)
-                } else {
-                    lo - cfg.grace_lead_s
-                };
-                // With no note of its group played (its main note missed, or
-                // taken for the next group's), the map's time for the group
-                // is a guess: the grace note may come up to the next group.
-                let no_main = anchors.windows[g - seg.g0].is_none();
-                let hi = match groups.get(g + 1) {
-                    Some(next) if no_main => map.time_at(next.q).max(hi),
-                    _ => hi,
-                };
-                s_times.push((prev.min(lo - cfg.grace_lead_s), hi, cfg.sigma_s * 2.0));
+                s_times.push((lo, hi, cfg.sigma_s * 2.0));
             } else {
                 s_times.push((lo, hi, cfg.sigma_s));
             }
@@ -789,17 +807,12 @@ fn pair_wrong_pitches(
     let notes = score.notes();
     let w = cfg.wrong_pitch_window_s;
     let mut cands: Vec<(f64, usize, usize)> = Vec::new();
-    for (gk, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
-        let (lo_t, hi_t) = anchors
-            .windows
-            .get(gk)
-            .copied()
-            .flatten()
-            .unwrap_or_else(|| (map.time_at(g.q), map.time_at(g.q)));
+    for g in &groups[seg.g0..=seg.g1] {
         for &i in &g.notes {
-            if sm.score_to_pos[i].is_some() || notes[i].grace || score.primary(i) != i {
+            if sm.score_to_pos[i].is_some() || score.primary(i) != i {
                 continue;
             }
+            let (lo_t, hi_t) = note_window(score, seg, anchors, map, cfg, i);
             let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < lo_t - w);
             for k in lo..(seg.j1 - seg.j0) {
                 let p = &perf[order[seg.j0 + k]];
@@ -1187,6 +1200,21 @@ mod tests {
         assert_eq!(label(10), Label::Missed);
         assert_eq!((label(24), label(25)), (Label::Match, Label::Match));
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
+    fn grace_note_played_off_pitch_is_a_wrong_pitch() {
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        let mut n = ScoreNote::simple(95, 10.0, 0.0);
+        n.grace = true;
+        notes.push(n);
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = play(&s, 0.4).into_iter().filter(|n| n.pitch < 95).collect();
+        p.push(PerfNote::new(96, 4.9, 4.95, 64));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let grace = a.notes.iter().find(|r| r.score_note == 24).unwrap();
+        assert_eq!(grace.label, Label::WrongPitch);
+        assert_eq!(a.perf[p.len() - 1].label, Label::WrongPitch);
     }
 
     #[test]
