@@ -9,7 +9,10 @@
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
 //!    from an earlier bar, a skip ahead) costs `jump_cost` once, plus
 //!    `jump_cost_per_quarter` per quarter jumped over (of two copies of
-//!    literally repeated music, the nearer is where a restart went). Backward
+//!    literally repeated music, the nearer is where a restart went). The
+//!    states come in two layers by the parity of the jumps made, so a jump's
+//!    fresh state survives beside the cheaper-for-now state that lingers in
+//!    the group just played (a short restart). Backward
 //!    jumps split the attempt into segments that are aligned apart. A note
 //!    played with the note before a backward jump (a chord) stays before it.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
@@ -274,72 +277,84 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
         }
     };
     let per_q = cfg.jump_cost_per_quarter as f32;
-    let mut sources = vec![(INF, 0usize); g_n];
-    let mut back = vec![0u32; g_n * m];
-    let mut prev = vec![INF; g_n];
-    let mut cur = vec![INF; g_n];
-    let mut prev_used = vec![0u64; g_n];
-    let mut cur_used = vec![0u64; g_n];
+    // Two layers of states, by the parity of the jumps made so far: a jump
+    // goes to the other layer, playing on stays in the same. With one layer,
+    // each group would keep only the cheaper state at each note, and
+    // lingering in the group just played (each re-struck note an extra) is
+    // cheaper at the first re-struck notes than a jump back, whose fresh
+    // state pays off only over the next ones: a short restart was lost.
+    // `back` holds the predecessor as `group << 1 | layer`.
+    let mut back = vec![0u32; 2 * g_n * m];
+    let mut prev = [vec![INF; g_n], vec![INF; g_n]];
+    let mut cur = [vec![INF; g_n], vec![INF; g_n]];
+    let mut prev_used = [vec![0u64; g_n], vec![0u64; g_n]];
+    let mut cur_used = [vec![0u64; g_n], vec![0u64; g_n]];
+    let mut sources = [vec![(INF, 0usize); g_n], vec![(INF, 0usize); g_n]];
     let p0 = perf[order[0]].pitch;
     for g in 0..g_n {
         let (c, used) = local(g, p0, 0);
-        prev[g] = c + (miss * cum[g]).min(jump);
-        prev_used[g] = used;
-        back[g] = u32::MAX;
+        prev[0][g] = c + (miss * cum[g]).min(jump);
+        prev_used[0][g] = used;
     }
+    let key = |g: usize, layer: usize| ((g << 1) | layer) as u32;
     for j in 1..m {
         let pitch = perf[order[j]].pitch;
-        jump_sources(&prev, groups, per_q, &mut sources);
-        // adv = min over g' < g of prev[g'] - miss * cum[g' + 1]
-        let (mut adv, mut adv_g) = (INF, 0usize);
-        let row = j * g_n;
+        for layer in 0..2 {
+            jump_sources(&prev[layer], groups, per_q, &mut sources[layer]);
+        }
+        // adv[layer] = min over g' < g of prev[layer][g'] - miss * cum[g' + 1]
+        let mut adv = [(INF, 0usize); 2];
+        let row = 2 * j * g_n;
         for g in 0..g_n {
-            let (stay_local, stay_used) = local(g, pitch, prev_used[g]);
-            let mut c = prev[g] + stay + stay_local;
-            let mut used = stay_used;
-            let mut from = g;
             let (fresh_local, fresh_used) = local(g, pitch, 0);
-            let a = adv + miss * cum[g] + fresh_local;
-            // On a tie, entering the group afresh wins: it leaves more of the
-            // group's notes free for what follows.
-            if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
-                c = a;
-                from = adv_g;
-                used = fresh_used;
-            }
-            let (src_cost, src_g) = sources[g];
-            if src_cost + jump + fresh_local < c {
-                c = src_cost + jump + fresh_local;
-                from = src_g;
-                used = fresh_used;
-            }
-            cur[g] = c;
-            cur_used[g] = used;
-            back[row + g] = from as u32;
-            let cand = prev[g] - miss * cum[g + 1];
-            if cand < adv {
-                adv = cand;
-                adv_g = g;
+            for layer in 0..2 {
+                let (stay_local, stay_used) = local(g, pitch, prev_used[layer][g]);
+                let mut c = prev[layer][g] + stay + stay_local;
+                let mut used = stay_used;
+                let mut from = key(g, layer);
+                let a = adv[layer].0 + miss * cum[g] + fresh_local;
+                // On a tie, entering the group afresh wins: it leaves more of
+                // the group's notes free for what follows.
+                if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
+                    c = a;
+                    from = key(adv[layer].1, layer);
+                    used = fresh_used;
+                }
+                let (src_cost, src_g) = sources[1 - layer][g];
+                if src_cost + jump + fresh_local < c {
+                    c = src_cost + jump + fresh_local;
+                    from = key(src_g, 1 - layer);
+                    used = fresh_used;
+                }
+                cur[layer][g] = c;
+                cur_used[layer][g] = used;
+                back[row + 2 * g + layer] = from;
+                let cand = prev[layer][g] - miss * cum[g + 1];
+                if cand < adv[layer].0 {
+                    adv[layer] = (cand, g);
+                }
             }
         }
         std::mem::swap(&mut prev, &mut cur);
         std::mem::swap(&mut prev_used, &mut cur_used);
     }
     let total = cum[g_n];
-    let (mut end_g, mut best) = (0usize, INF);
-    for (g, &v) in prev.iter().enumerate() {
-        let c = v + (miss * (total - cum[g + 1])).min(jump);
-        if c < best {
-            best = c;
-            end_g = g;
+    let (mut end, mut best) = (0u32, INF);
+    for (layer, costs) in prev.iter().enumerate() {
+        for (g, &v) in costs.iter().enumerate() {
+            let c = v + (miss * (total - cum[g + 1])).min(jump);
+            if c < best {
+                best = c;
+                end = key(g, layer);
+            }
         }
     }
     let mut path = vec![0usize; m];
-    let mut g = end_g;
+    let mut at = end as usize;
     for j in (0..m).rev() {
-        path[j] = g;
+        path[j] = at >> 1;
         if j > 0 {
-            g = back[j * g_n + g] as usize;
+            at = back[2 * j * g_n + at] as usize;
         }
     }
     path
@@ -1315,6 +1330,34 @@ mod tests {
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         assert_eq!(a.notes.len(), 32 + 8);
+    }
+
+    #[test]
+    fn short_restart_of_the_last_two_chords_is_a_restart() {
+        // Three-note chords; the player plays chords 0..8, goes back to
+        // chord 6, plays 6 and 7 again and carries on. Re-striking them
+        // where the player was costs about as much as the jump back.
+        let mut notes = Vec::new();
+        for k in 0..12 {
+            for base in [30u8, 50, 70] {
+                notes.push(ScoreNote::simple(base + k as u8, k as f64, 1.0));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = Vec::new();
+        let mut t = 0.0;
+        for k in (0..8).chain(6..12) {
+            if k == 6 && t > 3.0 {
+                t += 1.0;
+            }
+            for base in [30u8, 50, 70] {
+                p.push(PerfNote::new(base + k as u8, t, t + 0.3, 64));
+            }
+            t += 0.5;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 24]);
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
     }
 
     #[test]
