@@ -398,6 +398,8 @@ fn jump_sources(prev: &[f32], groups: &[Group], per_q: f32, out: &mut [(f32, usi
 /// next note, within `CHORD_S`) whose pitch the previous note's group holds
 /// stays in that group (the path ties between the two; the restart starts
 /// after the chord, not a group before the bar the player went back to).
+/// Likewise a note nearer the previous note than the next whose pitch the
+/// next group holds: the player stopped after it.
 fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
     const CHORD_S: f64 = 0.1;
     let groups = score.groups();
@@ -415,6 +417,11 @@ fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], p
                 .any(|k| perf[order[k]].pitch == p.pitch);
             if before <= CHORD_S && before < after && groups[g].has_pitch(p.pitch) && !taken {
                 path[j] = g;
+            } else if before < after && groups.get(g + 1).is_some_and(|n| n.has_pitch(p.pitch)) {
+                // The note after the last one before the jump, followed by
+                // a longer gap than the one before it: the player stops
+                // after it, then goes back (a restart starts after a pause).
+                path[j] = g + 1;
             }
         }
         j += 1;
@@ -1390,6 +1397,29 @@ mod tests {
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 17]);
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn last_note_before_a_restart_stays_before_it() {
+        // Note 15 has the pitch of note 8, where the player goes back to
+        // after stopping on it: it belongs to the first pass.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        notes[15].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        for (k, n) in notes.iter().enumerate().take(16) {
+            let t = k as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        for (step, n) in notes[8..32].iter().enumerate() {
+            let t = 8.0 + step as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 16]);
+        assert_eq!(a.perf[15].score_note, Some(15));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
     }
 
