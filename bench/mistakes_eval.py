@@ -224,6 +224,99 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     return labels, note
 
 
+def _where(sd: Any, i: int) -> str:
+    return f"s{i}(q={float(sd.onset_q[i]):.2f} p={int(sd.pitch[i])})"
+
+
+def _item(items: list[Item], k: int, a: Any) -> str:
+    it = items[k]
+    tag = it.kind + ("/wrong" if it.wrong else "") + (f"/shift{it.shift:+.2f}" if it.shift else "")
+    return (
+        f"#{k} t={it.t + it.shift:.3f} p={it.pitch} {tag} truth=s{it.sidx} "
+        f"-> {a.perf_label[k]} s{int(a.perf_score_index[k])} seg{int(a.perf_segment[k])}"
+    )
+
+
+def _context(items: list[Item], a: Any, centre: int, width: int = 4) -> None:
+    for k in range(max(0, centre - width), min(len(items), centre + width + 1)):
+        print(("   > " if k == centre else "     ") + _item(items, k, a))
+
+
+def _trace(
+    kinds: list[str],
+    row: dict[str, str],
+    rate: float,
+    sd: Any,
+    items: list[Item],
+    replayed: list[tuple[float, float]],
+    a: Any,
+    omitted: set[int],
+    inserted: set[int],
+    natural: set[int],
+) -> None:
+    """Prints each offline false missed / extra note with its neighbourhood."""
+    head = f"[{row['piece']} {row['pianist']} r={rate}] restarts={replayed}"
+    if "missed" in kinds:
+        passes: dict[int, list[str]] = collections.defaultdict(list)
+        for si, lab, seg, f in zip(
+            a.note_score_index, a.note_label, a.note_segment, a.note_is_final, strict=True
+        ):
+            passes[int(si)].append(f"{lab}@seg{int(seg)}{'*' if f else ''}")
+        by_s = {it.sidx: k for k, it in enumerate(items) if it.sidx >= 0 and it.kind == "orig"}
+        for si, lab, f in zip(a.note_score_index, a.note_label, a.note_is_final, strict=True):
+            si = int(si)
+            if not f or lab != "missed" or si in omitted or si not in by_s:
+                continue
+            if any(x <= sd.onset_q[si] < y for x, y in replayed):
+                continue
+            print(f"FALSE MISSED {head} {_where(sd, si)} passes={passes[si]}")
+            _context(items, a, by_s[si])
+    if "extra" in kinds:
+        final = {
+            int(si): lab
+            for si, lab, f in zip(a.note_score_index, a.note_label, a.note_is_final, strict=True)
+            if f
+        }
+        tq, ts, tseg = (np.asarray(a.tempo[c]) for c in ("score_q", "time_s", "segment"))
+        for k, lab in enumerate(a.perf_label):
+            if lab == "extra" and k not in inserted and k not in natural:
+                it = items[k]
+                note = ""
+                if it.sidx >= 0:
+                    sel = tseg == int(a.perf_segment[k])
+                    pred = (
+                        float(np.interp(sd.onset_q[it.sidx], tq[sel], ts[sel])) if sel.any() else 0
+                    )
+                    note = (
+                        f" truth {_where(sd, it.sidx)} is {final.get(it.sidx)}, "
+                        f"its line time {pred:.3f} ({(it.t + it.shift - pred) * 1000:+.0f} ms)"
+                    )
+                print(f"FALSE EXTRA {head}{note}")
+                _context(items, a, k)
+    if "restart" in kinds:
+        for k, it in enumerate(items):
+            if it.kind == "replay" and not (
+                a.perf_label[k] == "match" and int(a.perf_score_index[k]) == it.sidx
+            ):
+                print(f"RESTART MISS {head}")
+                _context(items, a, k)
+
+
+def _trace_timing(
+    row: dict[str, str],
+    rate: float,
+    sd: Any,
+    items: list[Item],
+    it: Item,
+    a: Any,
+    b: Any,
+    err: float,
+) -> None:
+    k = items.index(it)
+    print(f"TIMING err={err * 1000:+.0f} ms [{row['piece']} r={rate}] {_where(sd, it.sidx)}")
+    _context(items, a, k, 3)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -231,6 +324,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     parser.add_argument("--no-restarts", action="store_true", help="note-level mistakes only")
+    parser.add_argument(
+        "--offline-only", action="store_true", help="skip the online follower (diagnostics)"
+    )
+    parser.add_argument(
+        "--trace",
+        choices=("missed", "extra", "timing", "restart"),
+        action="append",
+        default=[],
+        help="print the offline false positives of this kind, note by note (diagnostics)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     import partitura as pt
@@ -282,16 +385,17 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if f
             }
-            on_labels, on_note = online(sd, items)
-            for system, labels, sidx, missed_pred in (
-                ("offline", plab, psi, {i for i in scope if fin.get(i) == "missed"}),
-                (
-                    "online",
-                    on_labels,
-                    on_note,
-                    {i for i in scope if i not in set(on_note)},
-                ),
-            ):
+            systems: list[tuple[str, Any, Any, set[int]]] = [
+                ("offline", plab, psi, {i for i in scope if fin.get(i) == "missed"})
+            ]
+            if not args.offline_only:
+                on_labels, on_note = online(sd, items)
+                systems.append(
+                    ("online", on_labels, on_note, {i for i in scope if i not in set(on_note)})
+                )
+            if args.trace:
+                _trace(args.trace, r, rate, sd, items, replayed, a, omitted, inserted, natural)
+            for system, labels, sidx, missed_pred in systems:
                 c = counts[(rate, system)]
                 pred_wrong = {k for k, lab in enumerate(labels) if lab == "wrong_pitch"} - natural
                 pred_extra = {k for k, lab in enumerate(labels) if lab == "extra"} - natural
@@ -318,7 +422,10 @@ def main(argv: list[str] | None = None) -> int:
             da, db = devs(a), devs(b)
             for it in items:
                 if it.shift and it.sidx in da and it.sidx in db:
-                    timing[rate].append(da[it.sidx] - db[it.sidx] - it.shift)
+                    err = da[it.sidx] - db[it.sidx] - it.shift
+                    timing[rate].append(err)
+                    if "timing" in args.trace and abs(err) > 0.02:
+                        _trace_timing(r, rate, sd, items, it, a, b, err)
     print(
         f"{len(rows)} performances × rates {args.rates}, seed {args.seed} "
         f"({time.time() - started:.0f} s)"
@@ -328,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{'extra P/R':>14} {'restarted P/R':>15} {'timing ±20 ms':>14}"
     )
     for rate in args.rates:
-        for system in ("offline", "online"):
+        for system in ("offline",) if args.offline_only else ("offline", "online"):
             c = counts[(rate, system)]
 
             def pr(key: str, c: collections.Counter[str] = c) -> str:

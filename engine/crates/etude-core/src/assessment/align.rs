@@ -7,7 +7,12 @@
 //!    a group holding its pitch, `extra_cost` otherwise (half of that in a
 //!    neighbouring group, for chord notes played out of order); skipping
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
-//!    from an earlier bar, a skip ahead) costs `jump_cost` once. Backward
+//!    from an earlier bar, a skip ahead) costs `jump_cost` once, plus
+//!    `jump_cost_per_quarter` per quarter jumped over (of two copies of
+//!    literally repeated music, the nearer is where a restart went). The
+//!    states come in two layers by the parity of the jumps made, so a jump's
+//!    fresh state survives beside the cheaper-for-now state that lingers in
+//!    the group just played (a short restart). Backward
 //!    jumps split the attempt into segments that are aligned apart. A note
 //!    played with the note before a backward jump (a chord) stays before it.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
@@ -31,11 +36,13 @@
 //!
 //! Then timing: each onset group's time is compared with a line fitted to
 //! its *neighbours* only (the nearest anchors on each side, same segment), so
-//! a slip is measured against the local tempo and is not absorbed by it.
+//! a slip is measured against the local tempo and is not absorbed by it. The
+//! fit is robust (Tukey's biweight): a neighbour that is itself a slip
+//! weighs nothing.
 
 use super::error::AssessmentError;
-use super::score::{perf_order, PerfNote, Score};
-use super::timing::{fit_line, median, TimeMap};
+use super::score::{perf_order, Group, PerfNote, Score};
+use super::timing::{biweight_line, fit_line, median, TimeMap};
 
 /// Tuning of [`assess`]; the defaults are what the benchmark measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +50,9 @@ pub struct AlignConfig {
     pub extra_cost: f64,
     pub miss_cost: f64,
     pub jump_cost: f64,
+    /// Added to `jump_cost` per quarter jumped over: ties go to the nearer
+    /// place (restarts go back a few bars).
+    pub jump_cost_per_quarter: f64,
     pub stay_cost: f64,
     pub sigma_s: f64,
     pub gap_cost: f64,
@@ -61,7 +71,8 @@ impl Default for AlignConfig {
         Self {
             extra_cost: 1.0,
             miss_cost: 0.6,
-            jump_cost: 3.0,
+            jump_cost: 2.98,
+            jump_cost_per_quarter: 0.002,
             stay_cost: 0.0,
             sigma_s: 0.1,
             gap_cost: 2.0,
@@ -92,6 +103,7 @@ impl AlignConfig {
         }
         let non_negative = [
             ("stay_cost", self.stay_cost),
+            ("jump_cost_per_quarter", self.jump_cost_per_quarter),
             ("grace_lead_s", self.grace_lead_s),
             ("wrong_pitch_window_s", self.wrong_pitch_window_s),
         ];
@@ -203,8 +215,8 @@ const INF: f32 = f32::INFINITY;
 
 /// A line through `pts` that ignores outliers: fitted once, then again
 /// without the points further than `max(30 ms, 3 × median residual)` from
-/// it (a neighbour's slip must not bend the line a note is measured
-/// against). Outliers get weight 0 in `pts`.
+/// it (a note the coarse path put in the wrong group must not bend the line
+/// its group is checked against). Outliers get weight 0 in `pts`.
 fn robust_line(pts: &mut [(f64, f64, f64)], q0: f64) -> Option<(f64, f64)> {
     let (a, b) = fit_line(pts, q0)?;
     let mut res: Vec<f64> = pts
@@ -264,80 +276,121 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
             (extra, used)
         }
     };
-    let mut back = vec![0u32; g_n * m];
-    let mut prev = vec![INF; g_n];
-    let mut cur = vec![INF; g_n];
-    let mut prev_used = vec![0u64; g_n];
-    let mut cur_used = vec![0u64; g_n];
+    let per_q = cfg.jump_cost_per_quarter as f32;
+    // Two layers of states, by the parity of the jumps made so far: a jump
+    // goes to the other layer, playing on stays in the same. With one layer,
+    // each group would keep only the cheaper state at each note, and
+    // lingering in the group just played (each re-struck note an extra) is
+    // cheaper at the first re-struck notes than a jump back, whose fresh
+    // state pays off only over the next ones: a short restart was lost.
+    // `back` holds the predecessor as `group << 1 | layer`.
+    let mut back = vec![0u32; 2 * g_n * m];
+    let mut prev = [vec![INF; g_n], vec![INF; g_n]];
+    let mut cur = [vec![INF; g_n], vec![INF; g_n]];
+    let mut prev_used = [vec![0u64; g_n], vec![0u64; g_n]];
+    let mut cur_used = [vec![0u64; g_n], vec![0u64; g_n]];
+    let mut sources = [vec![(INF, 0usize); g_n], vec![(INF, 0usize); g_n]];
     let p0 = perf[order[0]].pitch;
     for g in 0..g_n {
         let (c, used) = local(g, p0, 0);
-        prev[g] = c + (miss * cum[g]).min(jump);
-        prev_used[g] = used;
-        back[g] = u32::MAX;
+        prev[0][g] = c + (miss * cum[g]).min(jump);
+        prev_used[0][g] = used;
     }
+    let key = |g: usize, layer: usize| ((g << 1) | layer) as u32;
     for j in 1..m {
         let pitch = perf[order[j]].pitch;
-        let (mut best, mut best_g) = (INF, 0usize);
-        for (g, &v) in prev.iter().enumerate() {
-            if v < best {
-                best = v;
-                best_g = g;
-            }
+        for layer in 0..2 {
+            jump_sources(&prev[layer], groups, per_q, &mut sources[layer]);
         }
-        let jump_base = best + jump;
-        // adv = min over g' < g of prev[g'] - miss * cum[g' + 1]
-        let (mut adv, mut adv_g) = (INF, 0usize);
-        let row = j * g_n;
+        // adv[layer] = min over g' < g of prev[layer][g'] - miss * cum[g' + 1]
+        let mut adv = [(INF, 0usize); 2];
+        let row = 2 * j * g_n;
         for g in 0..g_n {
-            let (stay_local, stay_used) = local(g, pitch, prev_used[g]);
-            let mut c = prev[g] + stay + stay_local;
-            let mut used = stay_used;
-            let mut from = g;
             let (fresh_local, fresh_used) = local(g, pitch, 0);
-            let a = adv + miss * cum[g] + fresh_local;
-            // On a tie, entering the group afresh wins: it leaves more of the
-            // group's notes free for what follows.
-            if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
-                c = a;
-                from = adv_g;
-                used = fresh_used;
-            }
-            if jump_base + fresh_local < c && best_g != g {
-                c = jump_base + fresh_local;
-                from = best_g;
-                used = fresh_used;
-            }
-            cur[g] = c;
-            cur_used[g] = used;
-            back[row + g] = from as u32;
-            let cand = prev[g] - miss * cum[g + 1];
-            if cand < adv {
-                adv = cand;
-                adv_g = g;
+            for layer in 0..2 {
+                let (stay_local, stay_used) = local(g, pitch, prev_used[layer][g]);
+                let mut c = prev[layer][g] + stay + stay_local;
+                let mut used = stay_used;
+                let mut from = key(g, layer);
+                let a = adv[layer].0 + miss * cum[g] + fresh_local;
+                // On a tie, entering the group afresh wins: it leaves more of
+                // the group's notes free for what follows.
+                if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
+                    c = a;
+                    from = key(adv[layer].1, layer);
+                    used = fresh_used;
+                }
+                let (src_cost, src_g) = sources[1 - layer][g];
+                if src_cost + jump + fresh_local < c {
+                    c = src_cost + jump + fresh_local;
+                    from = key(src_g, 1 - layer);
+                    used = fresh_used;
+                }
+                cur[layer][g] = c;
+                cur_used[layer][g] = used;
+                back[row + 2 * g + layer] = from;
+                let cand = prev[layer][g] - miss * cum[g + 1];
+                if cand < adv[layer].0 {
+                    adv[layer] = (cand, g);
+                }
             }
         }
         std::mem::swap(&mut prev, &mut cur);
         std::mem::swap(&mut prev_used, &mut cur_used);
     }
     let total = cum[g_n];
-    let (mut end_g, mut best) = (0usize, INF);
-    for (g, &v) in prev.iter().enumerate() {
-        let c = v + (miss * (total - cum[g + 1])).min(jump);
-        if c < best {
-            best = c;
-            end_g = g;
+    let (mut end, mut best) = (0u32, INF);
+    for (layer, costs) in prev.iter().enumerate() {
+        for (g, &v) in costs.iter().enumerate() {
+            let c = v + (miss * (total - cum[g + 1])).min(jump);
+            if c < best {
+                best = c;
+                end = key(g, layer);
+            }
         }
     }
     let mut path = vec![0usize; m];
-    let mut g = end_g;
+    let mut at = end as usize;
     for j in (0..m).rev() {
-        path[j] = g;
+        path[j] = at >> 1;
         if j > 0 {
-            g = back[j * g_n + g] as usize;
+            at = back[2 * j * g_n + at] as usize;
         }
     }
     path
+}
+
+/// For each group `g`, the cheapest group `g' != g` to jump from and its
+/// cost: `prev[g']` plus `per_q` per quarter between the two (two sweeps, a
+/// distance transform). The small cost per quarter makes the nearer of two
+/// otherwise equal jumps win: a player goes back a few bars, and music that
+/// the score repeats literally must not send a restart to the earlier copy.
+fn jump_sources(prev: &[f32], groups: &[Group], per_q: f32, out: &mut [(f32, usize)]) {
+    let g_n = prev.len();
+    // From the left: min over g' < g.
+    let mut run = (INF, 0usize);
+    for g in 0..g_n {
+        out[g] = run;
+        if g + 1 < g_n {
+            if prev[g] < run.0 {
+                run = (prev[g], g);
+            }
+            run.0 += per_q * (groups[g + 1].q - groups[g].q) as f32;
+        }
+    }
+    // From the right: min over g' > g.
+    let mut run = (INF, 0usize);
+    for g in (0..g_n).rev() {
+        if run.0 < out[g].0 {
+            out[g] = run;
+        }
+        if g > 0 {
+            if prev[g] < run.0 {
+                run = (prev[g], g);
+            }
+            run.0 += per_q * (groups[g].q - groups[g - 1].q) as f32;
+        }
+    }
 }
 
 /// Moves a backward jump of the coarse path past the notes that end the
@@ -345,6 +398,8 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
 /// next note, within `CHORD_S`) whose pitch the previous note's group holds
 /// stays in that group (the path ties between the two; the restart starts
 /// after the chord, not a group before the bar the player went back to).
+/// Likewise a note nearer the previous note than the next whose pitch the
+/// next group holds: the player stopped after it.
 fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
     const CHORD_S: f64 = 0.1;
     let groups = score.groups();
@@ -362,6 +417,11 @@ fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], p
                 .any(|k| perf[order[k]].pitch == p.pitch);
             if before <= CHORD_S && before < after && groups[g].has_pitch(p.pitch) && !taken {
                 path[j] = g;
+            } else if before < after && groups.get(g + 1).is_some_and(|n| n.has_pitch(p.pitch)) {
+                // The note after the last one before the jump, followed by
+                // a longer gap than the one before it: the player stops
+                // after it, then goes back (a restart starts after a pause).
+                path[j] = g + 1;
             }
         }
         j += 1;
@@ -538,6 +598,11 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
     Anchors { points, windows }
 }
 
+/// Smallest spread (robust standard deviation, seconds) assumed of onsets
+/// around the local tempo line: below it, the biweight would cut off the
+/// ordinary unevenness of real playing.
+const TIMING_MIN_SCALE_S: f64 = 0.015;
+
 /// Anchors on each side used to check a group's onsets.
 const ANCHOR_NEIGHBOURS: usize = 4;
 /// Onsets further from the neighbours' line than this share of the time to
@@ -636,6 +701,44 @@ fn match_sequence(
     }
 }
 
+/// When score note `i` is on time: the span its onset group was played in
+/// (its time on the map when none of it was). A grace note falls anywhere
+/// between the previous onset and its main note (an arpeggio written as
+/// grace notes can take seconds).
+fn note_window(
+    score: &Score,
+    seg: &Segment,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+    i: usize,
+) -> (f64, f64) {
+    let groups = score.groups();
+    let n = &score.notes()[i];
+    let g = score.group_of(i);
+    let window = anchors.windows.get(g - seg.g0).copied().flatten();
+    let (lo, hi) = window.unwrap_or_else(|| {
+        let t = map.time_at(n.onset_q);
+        (t, t)
+    });
+    if !n.grace {
+        return (lo, hi);
+    }
+    let prev = if g > 0 {
+        map.time_at(groups[g - 1].q)
+    } else {
+        lo - cfg.grace_lead_s
+    };
+    // With no note of its group played (its main note missed, or taken for
+    // the next group's), the map's time for the group is a guess: the grace
+    // note may come up to the next group.
+    let hi = match groups.get(g + 1) {
+        Some(next) if window.is_none() => map.time_at(next.q).max(hi),
+        _ => hi,
+    };
+    (prev.min(lo - cfg.grace_lead_s), hi)
+}
+
 fn match_segment(
     score: &Score,
     perf: &[PerfNote],
@@ -683,21 +786,9 @@ fn match_segment(
         s_times.clear();
         for &i in ss {
             let n = &notes[i];
-            let (lo, hi) = anchors.windows[score.group_of(i) - seg.g0].unwrap_or_else(|| {
-                let t = map.time_at(n.onset_q);
-                (t, t)
-            });
+            let (lo, hi) = note_window(score, seg, anchors, map, cfg, i);
             if n.grace {
-                // A grace note falls anywhere between the previous onset and
-                // its main note (an arpeggio written as grace notes can take
-                // seconds).
-                let g = score.group_of(i);
-                let prev = if g > 0 {
-                    map.time_at(groups[g - 1].q)
-                } else {
-                    lo - cfg.grace_lead_s
-                };
-                s_times.push((prev.min(lo - cfg.grace_lead_s), hi, cfg.sigma_s * 2.0));
+                s_times.push((lo, hi, cfg.sigma_s * 2.0));
             } else {
                 s_times.push((lo, hi, cfg.sigma_s));
             }
@@ -714,6 +805,61 @@ fn match_segment(
         }
     }
     sm
+}
+
+/// Wrong pitches: a missed note and an extra note at the same moment (within
+/// `wrong_pitch_window_s` of the span its onset group was played in, or of
+/// its time on the map) and within `wrong_pitch_semitones`. Pairs are made
+/// cheapest first over the whole segment (nearer in time, then in pitch), so
+/// a missed note does not take the wrong note of a later one because it
+/// comes first in the score. Returns, per score note, the position paired
+/// with it.
+#[allow(clippy::too_many_arguments)]
+fn pair_wrong_pitches(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    sm: &SegmentMatch,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+) -> Vec<Option<usize>> {
+    let groups = score.groups();
+    let notes = score.notes();
+    let w = cfg.wrong_pitch_window_s;
+    let mut cands: Vec<(f64, usize, usize)> = Vec::new();
+    for g in &groups[seg.g0..=seg.g1] {
+        for &i in &g.notes {
+            if sm.score_to_pos[i].is_some() || score.primary(i) != i {
+                continue;
+            }
+            let (lo_t, hi_t) = note_window(score, seg, anchors, map, cfg, i);
+            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < lo_t - w);
+            for k in lo..(seg.j1 - seg.j0) {
+                let p = &perf[order[seg.j0 + k]];
+                if p.onset_s > hi_t + w {
+                    break;
+                }
+                let dp = p.pitch.abs_diff(notes[i].pitch);
+                if sm.pos_to_score[k].is_some() || dp == 0 || dp > cfg.wrong_pitch_semitones {
+                    continue;
+                }
+                let dt = (lo_t - p.onset_s).max(p.onset_s - hi_t).max(0.0);
+                cands.push((dt / w + f64::from(dp) / 4.0, i, k));
+            }
+        }
+    }
+    cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
+    let mut taken = vec![false; seg.j1 - seg.j0];
+    for (_, i, k) in cands {
+        if wrong[i].is_none() && !taken[k] {
+            taken[k] = true;
+            wrong[i] = Some(seg.j0 + k);
+        }
+    }
+    wrong
 }
 
 /// Aligns a performance to the score: labels, timing, tempo.
@@ -771,42 +917,7 @@ pub fn assess(
             map = TimeMap::new(&last.points, default_spq);
         }
 
-        // Wrong pitches: a missed and an extra note at the same moment.
-        let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
-        let mut taken = vec![false; seg.j1 - seg.j0];
-        for g in &groups[seg.g0..=seg.g1] {
-            let t = map.time_at(g.q);
-            for &i in &g.notes {
-                if sm.score_to_pos[i].is_some() || notes[i].grace || score.primary(i) != i {
-                    continue;
-                }
-                let mut best: Option<(f64, usize)> = None;
-                let lo = order[seg.j0..seg.j1]
-                    .partition_point(|&o| perf[o].onset_s < t - cfg.wrong_pitch_window_s);
-                for k in lo..(seg.j1 - seg.j0) {
-                    let p = &perf[order[seg.j0 + k]];
-                    if p.onset_s > t + cfg.wrong_pitch_window_s {
-                        break;
-                    }
-                    if sm.pos_to_score[k].is_some() || taken[k] {
-                        continue;
-                    }
-                    let dp = p.pitch.abs_diff(notes[i].pitch);
-                    if dp == 0 || dp > cfg.wrong_pitch_semitones {
-                        continue;
-                    }
-                    let cost =
-                        (p.onset_s - t).abs() / cfg.wrong_pitch_window_s + f64::from(dp) / 4.0;
-                    if best.map_or(true, |(c, _)| cost < c) {
-                        best = Some((cost, k));
-                    }
-                }
-                if let Some((_, k)) = best {
-                    taken[k] = true;
-                    wrong[i] = Some(seg.j0 + k);
-                }
-            }
-        }
+        let wrong = pair_wrong_pitches(score, perf, &order, seg, &sm, &last, &map, cfg);
 
         // A restart's segment starts at its first group with a note played:
         // leading groups with none (the coarse path can begin the segment a
@@ -861,13 +972,16 @@ pub fn assess(
                     pts.push((groups[gg].q, tt, 1.0));
                 }
             }
-            let fit = robust_line(&mut pts, q0);
+            let fit = biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S);
             let (exp_t, spq) = match fit {
                 Some((a, b)) if b > 0.0 => (a, b),
                 _ => (map.time_at(q0), default_spq),
             };
+            for p in pts.iter_mut() {
+                p.2 = 1.0;
+            }
             pts.push((q0, time, 1.0));
-            let spq_with = match robust_line(&mut pts, q0) {
+            let spq_with = match biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S) {
                 Some((_, b)) if b > 0.0 => b,
                 _ => spq,
             };
@@ -1088,6 +1202,62 @@ mod tests {
     }
 
     #[test]
+    fn grace_notes_of_a_missed_main_note_are_matched() {
+        // Two grace notes before note 10; the player plays them late (an
+        // arpeggio taking its time) and leaves the main note out.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        for pitch in [95, 97] {
+            let mut n = ScoreNote::simple(pitch, 10.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = play(&s, 2.0).into_iter().filter(|n| n.pitch < 95).collect();
+        let main = s.notes()[10].pitch;
+        p.retain(|n| n.pitch != main || (n.onset_s - 21.0).abs() > 1e-9);
+        p.push(PerfNote::new(95, 22.2, 22.3, 64));
+        p.push(PerfNote::new(97, 22.5, 22.6, 64));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
+        assert_eq!(label(10), Label::Missed);
+        assert_eq!((label(24), label(25)), (Label::Match, Label::Match));
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
+    fn grace_note_played_off_pitch_is_a_wrong_pitch() {
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        let mut n = ScoreNote::simple(95, 10.0, 0.0);
+        n.grace = true;
+        notes.push(n);
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = play(&s, 0.4).into_iter().filter(|n| n.pitch < 95).collect();
+        p.push(PerfNote::new(96, 4.9, 4.95, 64));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let grace = a.notes.iter().find(|r| r.score_note == 24).unwrap();
+        assert_eq!(grace.label, Label::WrongPitch);
+        assert_eq!(a.perf[p.len() - 1].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn wrong_pitches_pair_cheapest_first() {
+        // Notes 5 and 6 (a beat apart) are both played a semitone off; the
+        // wrong note of 6 is within the window of 5 as well, but each must be
+        // paired with its own.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        notes[5].pitch = 60;
+        notes[6].pitch = 62;
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.2);
+        p[5].pitch = 61;
+        p[6].pitch = 63;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.perf[5].score_note, Some(5));
+        assert_eq!(a.perf[6].score_note, Some(6));
+        assert_eq!(a.perf[5].label, Label::WrongPitch);
+    }
+
+    #[test]
     fn omitted_repeated_note_is_the_one_missed() {
         // Notes 10 and 11 share a pitch; 10 is left out: 11 must not be
         // taken for it.
@@ -1123,6 +1293,26 @@ mod tests {
     }
 
     #[test]
+    fn slip_next_to_a_slip_is_measured_against_local_tempo() {
+        // Uneven playing (±20 ms) and two neighbouring slips: each is
+        // measured against the line through the other notes.
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        for (k, n) in p.iter_mut().enumerate() {
+            n.onset_s += if k % 2 == 0 { 0.02 } else { -0.02 };
+        }
+        p[12].onset_s += 0.15;
+        p[13].onset_s -= 0.1;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let dev = |i: usize| {
+            let r = a.notes.iter().find(|r| r.score_note == i).unwrap();
+            r.timing_dev_s.unwrap()
+        };
+        assert!((dev(12) - 0.17).abs() < 0.02, "{}", dev(12));
+        assert!((dev(13) + 0.12).abs() < 0.02, "{}", dev(13));
+    }
+
+    #[test]
     fn restart_is_matched_twice() {
         let s = scale(32);
         let spq = 0.4;
@@ -1147,6 +1337,34 @@ mod tests {
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         assert_eq!(a.notes.len(), 32 + 8);
+    }
+
+    #[test]
+    fn short_restart_of_the_last_two_chords_is_a_restart() {
+        // Three-note chords; the player plays chords 0..8, goes back to
+        // chord 6, plays 6 and 7 again and carries on. Re-striking them
+        // where the player was costs about as much as the jump back.
+        let mut notes = Vec::new();
+        for k in 0..12 {
+            for base in [30u8, 50, 70] {
+                notes.push(ScoreNote::simple(base + k as u8, k as f64, 1.0));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = Vec::new();
+        let mut t = 0.0;
+        for k in (0..8).chain(6..12) {
+            if k == 6 && t > 3.0 {
+                t += 1.0;
+            }
+            for base in [30u8, 50, 70] {
+                p.push(PerfNote::new(base + k as u8, t, t + 0.3, 64));
+            }
+            t += 0.5;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 24]);
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
     }
 
     #[test]
@@ -1183,6 +1401,29 @@ mod tests {
     }
 
     #[test]
+    fn last_note_before_a_restart_stays_before_it() {
+        // Note 15 has the pitch of note 8, where the player goes back to
+        // after stopping on it: it belongs to the first pass.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        notes[15].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        for (k, n) in notes.iter().enumerate().take(16) {
+            let t = k as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        for (step, n) in notes[8..32].iter().enumerate() {
+            let t = 8.0 + step as f64 * spq;
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 16]);
+        assert_eq!(a.perf[15].score_note, Some(15));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
     fn chord_cut_short_by_a_restart_is_not_missed() {
         // Note 15 is a two-note chord; the player strikes its lower note,
         // goes back to note 8, and strikes the upper note on the way on.
@@ -1209,6 +1450,50 @@ mod tests {
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         let low = a.notes.iter().find(|r| r.score_note == 15 && r.is_final);
         assert_eq!(low.map(|r| r.segment), Some(0));
+    }
+
+    #[test]
+    fn restart_in_repeated_music_goes_back_to_the_nearer_copy() {
+        // Notes 24..40 repeat notes 0..16 literally. The player stops before
+        // 34, goes back to 28, stops before 36, goes back to 30 and plays on.
+        // Going back to the first copy (4) and then forward to 30 costs two
+        // jumps as well; the nearer jumps must win.
+        let mut notes: Vec<ScoreNote> = scale(48).notes().to_vec();
+        for k in 0..16 {
+            notes[24 + k].pitch = notes[k].pitch;
+        }
+        let s = Score::new(notes).unwrap();
+        let spq = 0.4;
+        let mut p: Vec<PerfNote> = Vec::new();
+        let mut truth = Vec::new();
+        let mut t = 0.0;
+        for k in (0..34).chain(28..36).chain(30..48) {
+            let n = &s.notes()[k];
+            if k == 28 || (k == 30 && truth.len() > 40) {
+                t += 1.0;
+            }
+            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
+            truth.push(k);
+            t += spq;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 34, 42]);
+        for (r, &k) in a.perf.iter().zip(&truth) {
+            assert_eq!((r.label, r.score_note), (Label::Match, Some(k)));
+        }
+    }
+
+    #[test]
+    fn jump_sources_prefer_the_nearer_group() {
+        let groups: Vec<Group> = scale(6).groups().to_vec();
+        let prev = [1.0, 5.0, 5.0, 5.0, 1.0, 5.0];
+        let mut out = vec![(INF, 0); 6];
+        jump_sources(&prev, &groups, 0.01, &mut out);
+        assert_eq!(out[1].1, 0);
+        assert_eq!(out[3].1, 4);
+        assert_eq!(out[0].1, 4);
+        assert_eq!(out[4].1, 0); // its own cost left out
+        assert!((out[2].0 - 1.02).abs() < 1e-6);
     }
 
     #[test]

@@ -98,6 +98,54 @@ pub(crate) fn fit_line(points: &[(f64, f64, f64)], q0: f64) -> Option<(f64, f64)
     Some((a, b))
 }
 
+/// A line `s = a + b (q - q0)` that a few points off it (a slip, a note
+/// the player shifted) do not bend: least squares, then iteratively
+/// reweighted with Tukey's biweight (weight `(1 - (r / c)²)²`, 0 beyond
+/// `c`), `c` = 4.685 robust standard deviations of the residuals (at least
+/// `min_scale_s`). The weights fall smoothly, so a point near the cut-off
+/// moves the line a little rather than all or nothing. The points' weights
+/// are the starting weights; the final ones are written back.
+pub(crate) fn biweight_line(
+    points: &mut [(f64, f64, f64)],
+    q0: f64,
+    min_scale_s: f64,
+) -> Option<(f64, f64)> {
+    const TUNING: f64 = 4.685;
+    const ROUNDS: usize = 4;
+    let prior: Vec<f64> = points.iter().map(|p| p.2).collect();
+    let mut line = fit_line(points, q0)?;
+    let mut res: Vec<f64> = Vec::with_capacity(points.len());
+    for _ in 0..ROUNDS {
+        let (a, b) = line;
+        res.clear();
+        res.extend(
+            points
+                .iter()
+                .zip(&prior)
+                .filter(|(_, &w)| w > 0.0)
+                .map(|(&(q, s, _), _)| (s - (a + b * (q - q0))).abs()),
+        );
+        if res.is_empty() {
+            break;
+        }
+        let scale = (1.4826 * median(&mut res)).max(min_scale_s);
+        let c = TUNING * scale;
+        for (p, &w0) in points.iter_mut().zip(&prior) {
+            let u = (p.1 - (a + b * (p.0 - q0))) / c;
+            p.2 = if u.abs() < 1.0 {
+                w0 * (1.0 - u * u).powi(2)
+            } else {
+                0.0
+            };
+        }
+        match fit_line(points, q0) {
+            Some(next) => line = next,
+            None => break,
+        }
+    }
+    Some(line)
+}
+
 /// Median of a small non-empty slice (sorts it).
 pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
@@ -121,6 +169,26 @@ mod tests {
         assert!((m.time_at(5.0) - 5.0).abs() < 1e-12);
         assert!((m.quarter_at(3.0) - 3.0).abs() < 1e-12);
         assert!((m.quarter_at(1.5) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn biweight_line_ignores_an_outlier() {
+        let mut pts: Vec<(f64, f64, f64)> = (0..8)
+            .map(|k| {
+                let jitter = if k % 2 == 0 { 0.01 } else { -0.01 };
+                (k as f64, 1.0 + 0.5 * k as f64 + jitter, 1.0)
+            })
+            .collect();
+        pts[5].1 += 0.2;
+        let (a_ls, _) = fit_line(&pts, 4.0).unwrap();
+        assert!((a_ls - 3.0).abs() > 0.02);
+        let (a, b) = biweight_line(&mut pts, 4.0, 0.01).unwrap();
+        assert!(
+            (a - 3.0).abs() < 0.011 && (b - 0.5).abs() < 0.005,
+            "{a} {b}"
+        );
+        assert_eq!(pts[5].2, 0.0);
+        assert!(biweight_line(&mut pts[..1], 0.0, 0.01).is_none());
     }
 
     #[test]
