@@ -748,6 +748,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn noise_floor_is_the_mean_noise_level() {
+        // In steady white noise the floor follows the bins' RMS magnitude
+        // (σ·‖w‖); the floor of the raw magnitudes follows their deepest dips.
+        let x = hiss(SR as usize * 3, -30.0, 0x1234_5678);
+        let floor_db = |floor_smoothing| {
+            let config = OnsetConfig {
+                floor_smoothing,
+                ..OnsetConfig::default()
+            };
+            let mut d = OnsetDetector::new(SR, config).unwrap();
+            d.process(&x, &mut Vec::new()).unwrap();
+            let norm = d.window.iter().map(|w| w * w).sum::<f32>().sqrt();
+            let rms = 10f32.powf(-30.0 / 20.0) * norm;
+            let bins = &d.floor[10..d.flux_bins];
+            let mean = bins.iter().sum::<f32>() / bins.len() as f32;
+            20.0 * (mean / rms).log10()
+        };
+        let smoothed = floor_db(OnsetConfig::default().floor_smoothing);
+        assert!((-3.0..1.0).contains(&smoothed), "{smoothed} dB");
+        let raw = floor_db(0.0);
+        assert!(raw < -10.0, "{raw} dB");
+    }
+
+    #[test]
     fn nothing_in_tremolo() {
         // A held tone whose level swings by ±25 % (depth 0.5) at 2 and 8 Hz,
         // or by ±45 % at 3 Hz: one onset, at its start, past the warm-up.
