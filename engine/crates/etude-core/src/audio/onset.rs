@@ -279,6 +279,9 @@ pub struct OnsetDetector {
     flux_bins: usize,
     /// Ring of recent flux values, indexed by frame number modulo its length.
     history: Vec<f32>,
+    /// Sum of the flux of the `mean_frames` frames before the next one
+    /// (a running sum: f64, so that its rounding stays far under the flux).
+    window_sum: f64,
     mean_frames: usize,
     /// Frames `0..=warm_up_frames` are never onsets.
     warm_up_frames: u64,
@@ -379,6 +382,7 @@ impl OnsetDetector {
             min_interval_frames,
             frames: 0,
             last_onset: None,
+            window_sum: 0.0,
         };
         detector.reset();
         Ok(detector)
@@ -399,6 +403,7 @@ impl OnsetDetector {
         self.history.fill(0.0);
         self.frames = 0;
         self.last_onset = None;
+        self.window_sum = 0.0;
     }
 
     /// The settings in use.
@@ -465,6 +470,16 @@ impl OnsetDetector {
             if let Some(onset) = self.pick(index) {
                 onsets.push(onset);
             }
+            // Slide the threshold's window over frame `index`. The ring is
+            // longer than the window, so the frame leaving it is still there
+            // (0 before the start, as the ring was cleared).
+            let leaving = index.wrapping_sub(self.mean_frames as u64);
+            let old = if index >= self.mean_frames as u64 {
+                self.history[self.slot(leaving)]
+            } else {
+                0.0
+            };
+            self.window_sum += f64::from(flux) - f64::from(old);
         }
         summary
     }
@@ -506,33 +521,13 @@ impl OnsetDetector {
             .max(LEVEL_FLOOR);
         let base = self.level / self.config.compression;
         let gate = self.config.noise_gate;
-        let up = self.floor_up;
         let used = self.flux_bins;
         // Only the flux bins and the one above them (for the maximum filter)
         // are compressed: the rest only count in the level.
         let kept = (used + 1).min(bins);
-        let keep = self.power_keep;
-        let bins_kept = self.log_mag[..kept]
-            .iter_mut()
-            .zip(&mut self.floor[..kept])
-            .zip(&mut self.power[..kept]);
-        for ((m, f), p) in bins_kept {
-            let smoothed = if keep > 0.0 {
-                *p = if first {
-                    *m * *m
-                } else {
-                    keep * *p + (1.0 - keep) * *m * *m
-                };
-                p.sqrt()
-            } else {
-                *m
-            };
-            *f = if first {
-                smoothed
-            } else {
-                smoothed.min((*f * up).max(1e-9))
-            };
-            *m = (*m / (base + gate * *f)).ln_1p();
+        self.update_floor(kept, first);
+        for (m, &f) in self.log_mag[..kept].iter_mut().zip(&self.floor[..kept]) {
+            *m = (*m / (base + gate * f)).ln_1p();
         }
         // Flux against the max-filtered spectrum LAG frames back, then store
         // this frame's max-filtered spectrum in its place.
@@ -554,6 +549,28 @@ impl OnsetDetector {
         rise / used as f32
     }
 
+    /// Updates the smoothed power and the noise floor of bins `0..kept` from
+    /// the magnitudes in `log_mag` (the first frame sets both).
+    fn update_floor(&mut self, kept: usize, first: bool) {
+        let mags = &self.log_mag[..kept];
+        let power = &mut self.power[..kept];
+        let floor = &mut self.floor[..kept];
+        if first {
+            for ((p, f), &m) in power.iter_mut().zip(floor.iter_mut()).zip(mags) {
+                *p = m * m;
+                *f = m;
+            }
+            return;
+        }
+        let keep = self.power_keep;
+        let up = self.floor_up;
+        // Branch-free, so that it vectorises.
+        for ((p, f), &m) in power.iter_mut().zip(floor.iter_mut()).zip(mags) {
+            *p = keep * *p + (1.0 - keep) * m * m;
+            *f = p.sqrt().min((*f * up).max(1e-9));
+        }
+    }
+
     /// Decides whether frame `n`, just analysed, is an onset.
     fn pick(&mut self, n: u64) -> Option<Onset> {
         // Warm-up: judge only frames with a full past window of real flux
@@ -572,10 +589,7 @@ impl OnsetDetector {
         let mean = if count == 0 {
             0.0
         } else {
-            (1..=count)
-                .map(|k| self.history[self.slot(n - k)])
-                .sum::<f32>()
-                / count as f32
+            (self.window_sum / count as f64) as f32
         };
         if flux <= self.config.threshold_ratio * mean + self.config.delta {
             return None;
