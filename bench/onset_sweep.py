@@ -5,12 +5,14 @@ conditions, offsets and scoring (mir_eval onset F, 50 ms window, chord notes wit
 merged), but only onsets, so that a run over the tuning set takes seconds.
 
     python -m bench.onset_sweep --tuning                 # ours, the 8 tuning performances
-    python -m bench.onset_sweep --librosa                # ours and librosa, the test subset
+    python -m bench.onset_sweep --anchors                # ours, librosa and aubio (both
+                                                         # methods), the test subset
     python -m bench.onset_sweep --tuning --dump DIR      # write the degraded audio as raw
                                                          # float32 + truth, for an external sweep
 
 Latency: from the true onset to the end of the 512-sample chunk whose `process()` reported
-it, p50/p95, as in audio_eval. CPU: the streaming analyser with onsets only, per 512 samples.
+it, p50/p95, as in audio_eval. CPU per 512 samples: ours, the streaming analyser with onsets
+only; the anchors as audio_eval counts them (aubio: the child process, start-up included).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     clips = [ev.load_clip(name, args.seconds) for name in files[: args.files]]
     rows = []
     for cond in conditions:
-        f_ours, f_lib, lat, cpu, audio_s = [], [], [], 0.0, 0.0
+        f_ours, lat, cpu, audio_s = [], [], 0.0, 0.0
+        anchors: dict[str, tuple[list[float], list[float]]] = {}  # name: (F, CPU)
         for k, clip in enumerate(clips):
             sf = "timgm6mb" if cond == "2nd piano" else "fluidr3"
             x = ev.degrade(clip.audio[sf], cond, seed=k)
@@ -50,23 +53,32 @@ def run(args: argparse.Namespace) -> int:
                 hits = [e for d, e in r.emitted or [] if abs(d - on) <= ev.ONSET_WINDOW]
                 if hits:
                     lat.append(min(hits) - on)
-            if args.librosa:
+            if args.anchors:
                 import soundfile
 
                 wav = Path(args.tmp) / f"{clip.name}.wav"
                 soundfile.write(wav, x, ev.SR, subtype="FLOAT")
-                f_lib.append(ev.onset_f(ref_on, ev.librosa_onsets(wav).onsets))
+                for name, r in (
+                    ("librosa", ev.librosa_onsets(wav)),
+                    ("aubio hfc", ev.aubio(wav, None)),
+                    ("aubio specflux", ev.aubio(wav, "specflux")),
+                ):
+                    fs, cpus = anchors.setdefault(name, ([], []))
+                    fs.append(ev.onset_f(ref_on, r.onsets))
+                    cpus.append(r.cpu)
         if args.dump:
             continue
         p50, p95 = (np.percentile(lat, q) * 1000 for q in (50, 95))
         per_hop = cpu / (audio_s * ev.SR / ev.HOP) * 1e6
-        lib = f"{np.mean(f_lib):.3f}" if f_lib else "–"
         rows.append(
-            f"| {cond} | {np.mean(f_ours):.3f} | {lib} | {p50:.0f} / {p95:.0f} | {per_hop:.1f} |"
+            f"| {cond} | ours | {np.mean(f_ours):.3f} | {p50:.0f} / {p95:.0f} | {per_hop:.1f} |"
         )
+        for name, (fs, cpus) in anchors.items():
+            hop_cost = sum(cpus) / (audio_s * ev.SR / ev.HOP) * 1e6
+            rows.append(f"| {cond} | {name} | {np.mean(fs):.3f} | | {hop_cost:.1f} |")
     if rows:
-        print("| condition | ours onset F | librosa onset F | latency p50/p95 ms | CPU µs/512 |")
-        print("| --- | ---: | ---: | ---: | ---: |")
+        print("| condition | system | onset F | latency p50/p95 ms | CPU µs/512 |")
+        print("| --- | --- | ---: | ---: | ---: |")
         print("\n".join(rows))
     return 0
 
@@ -77,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--conditions", default=",".join(ev.CONDITIONS))
-    ap.add_argument("--librosa", action="store_true", help="librosa onset_detect beside ours")
+    ap.add_argument("--anchors", action="store_true", help="librosa and aubio beside ours")
     ap.add_argument("--dump", help="write audio and truth here instead of scoring")
-    ap.add_argument("--tmp", default="/tmp", help="where librosa's WAV files go")
+    ap.add_argument("--tmp", default="/tmp", help="where the anchors' WAV files go")
     return run(ap.parse_args(argv))
 
 
