@@ -87,17 +87,20 @@ def test_streaming_latency_and_score_informed(
 ) -> None:
     _, x, truth = clip
     analyser = StreamingAnalyser(SR)
-    lags = []
+    emitted = []  # (onset time, end of the chunk that reported it)
     onset_truth = merged([t for _, t, _ in truth])
     for start in range(0, len(x), 512):
         fig = analyser.process(x[start : start + 512])
-        now = (start + 512) / SR
-        for t in fig.onset_times:
-            near = [o for o in onset_truth if abs(o - t) <= WINDOW]
-            if near:
-                lags.append(now - min(near))
-    assert len(lags) > 0.55 * len(onset_truth)  # ornaments closer than 50 ms merge
-    assert float(np.percentile(lags, 95)) < 0.045  # measured ~37 ms
+        emitted += [(t, (start + 512) / SR) for t in fig.onset_times]
+    # As the bench measures it: from each true onset to the first report of an
+    # onset within 50 ms of it.
+    lags = []
+    for o in onset_truth:
+        reports = [now for t, now in emitted if abs(t - o) <= WINDOW]
+        if reports:
+            lags.append(min(reports) - o)
+    assert len(lags) > 0.8 * len(onset_truth)  # measured: all 29
+    assert float(np.percentile(lags, 95)) < 0.03  # measured 19 ms
     # Score-informed: the played chord's pitches heard, a semitone above each not.
     chords: dict[float, set[int]] = {}
     for pitch, t, _ in truth:
