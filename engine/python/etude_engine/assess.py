@@ -41,7 +41,7 @@ TEMPO_RUN_BARS = 2
 ENDING_BARS = 2
 #: Change of log tempo from the first to the last bar (a robust line through the bars' tempi)
 #: beyond which the whole attempt drifted slower or faster.
-DRIFT_TOLERANCE = 0.17
+DRIFT_TOLERANCE = 0.18
 #: A bar is uneven when its timing irregularity (see `_irregularity`) is this many times the
 #: attempt's usual bar's.
 UNEVEN_RATIO = 2.6
