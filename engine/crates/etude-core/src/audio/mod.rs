@@ -13,6 +13,9 @@
 pub mod analyser;
 pub(crate) mod frames;
 pub mod levels;
+pub(crate) mod note_model;
+#[rustfmt::skip]
+pub(crate) mod note_weights;
 pub mod notes;
 pub mod onset;
 pub mod pitch;
