@@ -51,7 +51,7 @@ def band_ranges(n: int, sample_rate: int) -> list[tuple[int, int] | None]:
         lo = int(np.ceil(midi_to_hz(m - 0.5) / bw))
         hi = int(np.ceil(midi_to_hz(m + 0.5) / bw)) - 1
         if hi < lo:
-            lo = hi = int(round(fc / bw))
+            lo = hi = int(np.floor(fc / bw + 0.5))  # half away from zero, as Rust
         out.append((max(lo, 1), min(max(hi, 1), bins - 1)))
     return out
 

@@ -38,8 +38,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import etude_engine  # noqa: E402
 import note_features as nf  # noqa: E402
+
+import etude_engine  # noqa: E402
 from support.audio import render  # noqa: E402
 
 SR = 44_100
