@@ -68,7 +68,7 @@ pub const PIANO_HIGHEST: u8 = 108;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NoteMethod {
     /// The learned model of [`note_model`](super::note_model) (the default:
-    /// note F 0.80 against 0.65 on the bench's FluidR3 performances).
+    /// note F 0.80–0.85 against 0.63–0.66 on the bench's performances).
     #[default]
     Learned,
     /// The generic harmonic sum with iterative subtraction (steps 2–3 of the
@@ -145,7 +145,7 @@ impl NoteConfig {
     pub fn with_frame(frame_size: usize) -> Self {
         Self {
             method: NoteMethod::Learned,
-            note_threshold: 0.6,
+            note_threshold: 0.5,
             expected_threshold: 0.1,
             chord_range_db: 24.0,
             frame_size,
