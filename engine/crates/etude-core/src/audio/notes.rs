@@ -146,7 +146,7 @@ impl NoteConfig {
         Self {
             method: NoteMethod::Learned,
             note_threshold: 0.5,
-            expected_threshold: 0.1,
+            expected_threshold: 0.05,
             chord_range_db: 24.0,
             frame_size,
             // 1024 samples is 23 ms at 44.1 kHz: past the attack, even for the
