@@ -294,9 +294,9 @@ def ours(x: np.ndarray, *, notes: bool, pitch: bool = False) -> Result:
     return res
 
 
-def ours_offline(x: np.ndarray) -> Result:
+def ours_offline(x: np.ndarray, **kwargs: Any) -> Result:
     t0 = cpu()
-    notes = etude_engine.transcribe(x, SR, frame_size=8192)
+    notes = etude_engine.transcribe(x, SR, **kwargs)
     used = cpu() - t0
     res = Result(merged([n.onset for n in notes]), cpu=used)
     res.notes = [(n.pitch, n.onset, n.offset) for n in notes]
@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     systems = ["ours"]
     if anchors:
         systems += ["aubio (hfc)", "aubio specflux", "librosa", "basic-pitch 58 ms", "basic-pitch"]
-    systems_onset_only = ["ours (onsets only)", "ours offline 8192"]
+    systems_onset_only = ["ours (onsets only)", "ours harmonic sum", "ours offline 8192"]
     table: dict[str, dict[str, Tally]] = {c: {} for c in conditions}
     tmp = Path(tempfile.mkdtemp(prefix="etude-bench-"))
     try:
@@ -448,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs: dict[str, Callable[[], Result]] = {
                     "ours": lambda x=x: ours(x, notes=True),
                     "ours (onsets only)": lambda x=x: ours(x, notes=False),
-                    "ours offline 8192": lambda x=x: ours_offline(x),
+                    "ours harmonic sum": lambda x=x: ours_offline(x, method="harmonic"),
+                    "ours offline 8192": lambda x=x: ours_offline(x, frame_size=8192),
                 }
                 if anchors and bp:
                     runs["aubio (hfc)"] = lambda wav=wav: aubio(wav, None)

@@ -315,3 +315,15 @@ def test_bad_frame_or_hop(frame_size: int, hop_size: int, match: str) -> None:
         StreamingAnalyser(SR, frame_size, hop_size)
     with pytest.raises(InvalidConfigError, match=match):
         detect_onsets(np.zeros(4096, np.float32), SR, frame_size=frame_size, hop_size=hop_size)
+
+
+def test_transcribe_method() -> None:
+    t = np.arange(SR) / SR
+    x = np.zeros(2 * SR, dtype=np.float32)
+    tone = sum(np.sin(2 * np.pi * 220.0 * h * t) / h for h in range(1, 9)) * np.exp(-t / 0.5)
+    x[SR // 2 : SR // 2 + SR] = 0.1 * tone
+    for method in ("learned", "harmonic"):
+        notes = etude_engine.transcribe(x, SR, method=method)
+        assert 57 in [n.pitch for n in notes], (method, notes)
+    with pytest.raises(etude_engine.InvalidConfigError, match="method"):
+        etude_engine.transcribe(x, SR, method="nmf")

@@ -33,7 +33,7 @@ def hz(pitch: float) -> float:
 
 
 def piano(events: list[tuple[float, list[int], float]], seconds: float, sr: int = SR) -> Audio:
-    """Piano-like tones: (time, pitches, amplitude); 8 partials, 1/h roll-off, 0.5 s decay."""
+    """Piano-like tones: (time, pitches, amplitude); 20 partials, 1/h roll-off, 0.5 s decay."""
     out = np.zeros(int(seconds * sr))
     t = np.arange(len(out)) / sr
     env = np.minimum(t / 0.002, 1.0) * np.exp(-t / 0.5)
@@ -42,7 +42,7 @@ def piano(events: list[tuple[float, list[int], float]], seconds: float, sr: int 
         for p in pitches:
             f0 = hz(p)
             tone = sum(
-                np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 9) if f0 * h < sr * 0.45
+                np.sin(2 * np.pi * f0 * h * t) / h for h in range(1, 21) if f0 * h < sr * 0.45
             )
             seg = out[start : start + len(t)]
             seg += (amp * env * tone)[: len(seg)]

@@ -481,18 +481,23 @@ def transcribe(
     relative_threshold: float | None = None,
     floor_ratio: float | None = None,
     reference_dbfs: float | None = None,
+    method: str = "learned",
 ) -> list[Note]:
     """Polyphonic notes of a whole buffer, by onset then pitch.
 
-    At each onset, the spectrum after it minus the one before it is searched
-    for piano pitches by harmonic sum with iterative subtraction. The same
-    notes as streaming the buffer through :class:`StreamingAnalyser`.
+    At each onset, the spectra after and before it are compared: by default
+    (``method="learned"``) a small learned model judges every piano pitch
+    from their semitone bands; ``method="harmonic"`` searches the spectrum
+    after minus before by harmonic sum with iterative subtraction (the
+    earlier, untrained method; ``relative_threshold`` and ``floor_ratio``
+    apply to it only). The same notes as streaming the buffer through
+    :class:`StreamingAnalyser`.
     ``frame_size`` (default ~70 ms: 3072 at 44.1 kHz, starting a third of it,
     at most 1024 samples, after the onset) trades latency for low notes. Releases the GIL.
 
     :raises AudioTypeError: ``samples`` is not a float32 ndarray.
     :raises InvalidAudioError: not 1-D, empty, or NaN/inf present.
-    :raises InvalidConfigError: bad sample rate or setting.
+    :raises InvalidConfigError: bad sample rate or setting, unknown ``method``.
     """
 
 def analyze_dynamics(samples: npt.NDArray[np.float32], sample_rate: int) -> Dynamics:

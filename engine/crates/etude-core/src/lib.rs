@@ -28,7 +28,7 @@ pub use audio::analyser::{
 };
 pub use audio::levels::{levels, Levels, SILENCE_FLOOR_DBFS};
 pub use audio::notes::{
-    check_pitches, NoteConfig, NoteEvent, NoteOff, NoteOutput, OnsetLevel, PitchCheck,
+    check_pitches, NoteConfig, NoteEvent, NoteMethod, NoteOff, NoteOutput, OnsetLevel, PitchCheck,
 };
 pub use audio::onset::{detect_onsets, Onset, OnsetConfig, OnsetDetector};
 pub use audio::pitch::{detect_pitch, PitchConfig, PitchFrame, PitchTracker};

@@ -2,7 +2,7 @@
 //! and whole-buffer functions. The streaming class is in `lib.rs`.
 
 use etude_core::audio::notes::validate_pitches;
-use etude_core::{AnalyserConfig, NoteConfig, OnsetConfig, PitchConfig};
+use etude_core::{AnalyserConfig, NoteConfig, NoteMethod, OnsetConfig, PitchConfig};
 use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -417,6 +417,18 @@ struct NoteTuning {
     relative_threshold: Option<f64>,
     floor_ratio: Option<f64>,
     reference_dbfs: Option<f64>,
+    method: NoteMethod,
+}
+
+/// `"learned"` (the default) or `"harmonic"`.
+fn note_method(method: Option<&str>) -> PyResult<NoteMethod> {
+    match method {
+        None | Some("learned") => Ok(NoteMethod::Learned),
+        Some("harmonic") => Ok(NoteMethod::HarmonicSum),
+        Some(other) => Err(crate::InvalidConfigError::new_err(format!(
+            "method must be 'learned' or 'harmonic', got {other:?}"
+        ))),
+    }
 }
 
 impl NoteTuning {
@@ -437,6 +449,7 @@ impl NoteTuning {
             relative_threshold: float_arg("relative_threshold", relative_threshold)?,
             floor_ratio: float_arg("floor_ratio", floor_ratio)?,
             reference_dbfs: float_arg("reference_dbfs", reference_dbfs)?,
+            method: NoteMethod::Learned,
         })
     }
 
@@ -451,6 +464,7 @@ impl NoteTuning {
         c.relative_threshold = self.relative_threshold.unwrap_or(c.relative_threshold);
         c.floor_ratio = self.floor_ratio.unwrap_or(c.floor_ratio);
         c.reference_dbfs = self.reference_dbfs.unwrap_or(c.reference_dbfs);
+        c.method = self.method;
         c.validate().map_err(engine_err)?;
         Ok(c)
     }
@@ -474,8 +488,8 @@ fn run_analysis(
 /// Polyphonic notes of a whole buffer.
 #[pyfunction]
 #[pyo3(
-    signature = (samples, sample_rate, *, frame_size = None, max_polyphony = None, relative_threshold = None, floor_ratio = None, reference_dbfs = None),
-    text_signature = "(samples, sample_rate, *, frame_size=None, max_polyphony=8, relative_threshold=None, floor_ratio=None, reference_dbfs=None)"
+    signature = (samples, sample_rate, *, frame_size = None, max_polyphony = None, relative_threshold = None, floor_ratio = None, reference_dbfs = None, method = None),
+    text_signature = "(samples, sample_rate, *, frame_size=None, max_polyphony=8, relative_threshold=None, floor_ratio=None, reference_dbfs=None, method='learned')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn transcribe(
@@ -486,14 +500,16 @@ fn transcribe(
     relative_threshold: Option<&Bound<'_, PyAny>>,
     floor_ratio: Option<&Bound<'_, PyAny>>,
     reference_dbfs: Option<&Bound<'_, PyAny>>,
+    method: Option<&str>,
 ) -> PyResult<Vec<Note>> {
-    let tuning = NoteTuning::extract(
+    let mut tuning = NoteTuning::extract(
         frame_size,
         max_polyphony,
         relative_threshold,
         floor_ratio,
         reference_dbfs,
     )?;
+    tuning.method = note_method(method)?;
     let a = run_analysis(samples, sample_rate, &tuning)?;
     Ok(a.notes.iter().map(Note::from).collect())
 }
