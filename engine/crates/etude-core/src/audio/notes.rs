@@ -1056,7 +1056,16 @@ mod tests {
         assert!(hits >= 6, "{found:?}");
         assert!(found.contains(&(60, 5)) && found.contains(&(48, 12)));
         assert!(found.len() <= 9, "{found:?}");
-        assert_eq!(a.onset_levels.len(), 3);
+        // One level per chord. The onset detector, sensitive to the second note of a spread
+        // chord since session 2, may also report the beating of the last chord's coinciding
+        // partials (F3 and F4, 20 partials each) late in its decay: never before 2.5 s.
+        let onsets: Vec<f64> = a.onset_levels.iter().map(|o| o.time).collect();
+        let chords: Vec<f64> = onsets.iter().copied().filter(|&t| t < 2.5).collect();
+        assert_eq!(chords.len(), 3, "{onsets:?}");
+        for (found, want) in chords.iter().zip([0.5, 1.2, 2.0]) {
+            assert!((found - want).abs() < 0.02, "{onsets:?}");
+        }
+        assert!(onsets.len() <= 4, "{onsets:?}");
         assert!(a.notes.iter().all(|n| n.offset > n.onset));
     }
 
