@@ -41,10 +41,12 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
 
 import note_features as nf  # noqa: E402
 
 import etude_engine  # noqa: E402
+from bench.audio_eval import TUNING  # noqa: E402  (one tuning set: the bench's held-out split)
 from support.audio import render  # noqa: E402
 
 SR = 44_100
@@ -53,16 +55,6 @@ SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 PERFORMANCES = ROOT.parent / "shared/data/performances/vienna4x22/midi"
 CACHE = Path.home() / ".cache/etude/train"
 WEIGHTS = ROOT / "engine/crates/etude-core/src/audio/note_weights.rs"
-TUNING = [
-    "Chopin_op10_no3_p02",
-    "Chopin_op10_no3_p09",
-    "Chopin_op38_p04",
-    "Chopin_op38_p11",
-    "Mozart_K331_1st-mov_p03",
-    "Mozart_K331_1st-mov_p08",
-    "Schubert_D783_no15_p02",
-    "Schubert_D783_no15_p10",
-]
 Note = tuple[int, float, int]  # pitch, onset s, velocity
 
 
