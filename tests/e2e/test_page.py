@@ -68,6 +68,23 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
                 await page.wait_for_selector("#analysis .history li", timeout=60_000)
                 history = await page.inner_text("#analysis .history")
                 await page.screenshot(path=str(tmp_path / "page.png"))
+                # A third take, then a fresh page: it replays the last two sessions only,
+                # not the device's whole history, and shows the same things.
+                third = start_bridge(
+                    tmp_path, mqtt_port, midi, speed=30, extra=["--score-library", str(library)]
+                )
+                assert await asyncio.to_thread(third.popen.wait, 90) == 0
+                await page.wait_for_function(
+                    "() => document.querySelectorAll('#analysis .history li').length === 2",
+                    timeout=60_000,
+                )
+                sessions = await asyncio.to_thread(hub.get, "/api/v1/devices/piano-1/sessions")
+                await page.reload()
+                await page.wait_for_selector("#analysis:not([hidden])", timeout=60_000)
+                await page.wait_for_function(
+                    f"() => window.etudeRoll.notesDrawn === {expected}", timeout=60_000
+                )
+                replayed_from = await page.evaluate("() => window.etudeRoll.replayedFrom")
                 counts = await page.text_content("#counts")
                 assert errors == []
         finally:
@@ -76,6 +93,7 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
     assert counts is not None and counts.startswith(f"{expected} notes")
     assert "Mozart_K331_1st-mov, bars 1–" in analysis
     assert history.startswith("Earlier takes") and len(history.strip().splitlines()) == 2
+    assert len(sessions) == 3 and replayed_from == sessions[1]["first_seq"] - 1 > 0
     assert following["piece"] == "Mozart_K331_1st-mov" and following["bar"] >= 30
     assert header == f"Mozart_K331_1st-mov · bar {following['bar']}"
     assert "score" in analysis and "pitch" in analysis and "%" in analysis

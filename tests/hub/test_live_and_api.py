@@ -237,6 +237,7 @@ async def test_a_session_analysis_is_stored_and_served(
     sessions = (await (await client.get(f"/api/v1/devices/{device}/sessions")).json())["data"]
     assert sessions[0]["piece_name"] == "Mozart K. 331"
     assert sessions[0]["analysed"] is True and sessions[0]["overall_score"] == 88.5
+    assert sessions[0]["first_seq"] == 1  # its session_started: where to replay it from
     # The live stream carries it too, after the notes.
     async with client.ws_connect(f"/api/v1/devices/{device}/live?since=12") as ws:
         data = await ws.receive_json(timeout=10)

@@ -26,7 +26,9 @@ def device_json(d: Device) -> dict[str, object]:
     }
 
 
-def session_json(s: PracticeSession, scores: dict[uuid.UUID, float | None]) -> dict[str, object]:
+def session_json(
+    s: PracticeSession, scores: dict[uuid.UUID, float | None], first_seqs: dict[uuid.UUID, int]
+) -> dict[str, object]:
     return {
         "id": str(s.id),
         "device_id": s.device_id,
@@ -38,6 +40,7 @@ def session_json(s: PracticeSession, scores: dict[uuid.UUID, float | None]) -> d
         "note_count": s.note_count,
         "analysed": s.id in scores,
         "overall_score": scores.get(s.id),
+        "first_seq": first_seqs.get(s.id),
     }
 
 
@@ -68,8 +71,10 @@ async def get_device(request: web.Request) -> web.Response:
 async def list_sessions(request: web.Request) -> web.Response:
     async with request.app[DB_SESSIONS]() as session:
         rows = await q.list_sessions(session, request.match_info["device_id"])
-        scores = await q.overall_scores(session, [s.id for s in rows])
-    return ok([session_json(s, scores) for s in rows])
+        ids = [s.id for s in rows]
+        scores = await q.overall_scores(session, ids)
+        firsts = await q.first_seqs(session, ids)
+    return ok([session_json(s, scores, firsts) for s in rows])
 
 
 def _session_id(request: web.Request) -> uuid.UUID:

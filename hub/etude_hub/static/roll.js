@@ -9,7 +9,7 @@ const KEYS_WIDTH = 36;                   // keyboard strip on the left
 const state = {
   deviceId: null, socket: null, lastSeq: 0, connected: false,
   sessionId: null, notes: [], open: new Map(), latest: 0, latestAt: 0, live: false,
-  analysis: null, piece: null, bar: null, replayed: false,
+  analysis: null, piece: null, bar: null, replayed: false, replayedFrom: 0,
 };
 // Read by tests and handy in the console.
 window.etudeRoll = {
@@ -18,6 +18,7 @@ window.etudeRoll = {
   get connected() { return state.connected; },
   get deviceId() { return state.deviceId; },
   get analysis() { return state.analysis; },
+  get replayedFrom() { return state.replayedFrom; },
   get following() { return state.piece && { piece: state.piece, bar: state.bar }; },
 };
 
@@ -82,11 +83,22 @@ function closeAll() {
   state.open.clear();
 }
 
-function connect(deviceId) {
-  if (state.socket) state.socket.close();
-  state.deviceId = deviceId; state.lastSeq = 0; resetSession(null);
+// Where to replay a device's stream from: the start of its second-newest session, so the page
+// gets the session being played and the last one's analysis, not the device's whole history.
+async function replayStart(deviceId) {
+  try {
+    const reply = await (await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/sessions`)).json();
+    const firsts = (reply.data || []).slice(0, 2).map((s) => s.first_seq).filter((q) => q != null);
+    return firsts.length ? Math.max(0, Math.min(...firsts) - 1) : 0;
+  } catch (err) { console.warn("session list failed", err); return 0; }
+}
+
+async function connect(deviceId) {
+  if (state.socket) { const old = state.socket; state.socket = null; old.close(); }
+  state.deviceId = deviceId; resetSession(null);
   state.analysis = null; analysisPanel.hidden = true; state.replayed = false;
-  open();
+  state.lastSeq = state.replayedFrom = await replayStart(deviceId);
+  if (state.deviceId === deviceId) open();
 }
 
 function open() {

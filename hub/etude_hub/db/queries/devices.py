@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from etude_hub.db.models import (
@@ -64,6 +64,18 @@ async def list_sessions(session: AsyncSession, device_id: str) -> list[PracticeS
         .order_by(PracticeSession.started_at.desc())
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def first_seqs(session: AsyncSession, session_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each session's first event (its session_started): where a client replays it from."""
+    if not session_ids:
+        return {}
+    stmt = (
+        select(StoredEvent.session_id, func.min(StoredEvent.seq).label("first"))
+        .where(StoredEvent.session_id.in_(session_ids))
+        .group_by(StoredEvent.session_id)
+    )
+    return {row.session_id: int(row.first) for row in await session.execute(stmt)}
 
 
 async def overall_scores(
