@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -24,6 +26,7 @@ from etude_protocol import (
     utc_now,
 )
 from etude_tui.app import EtudeApp
+from etude_tui.client import LiveStream
 from etude_tui.widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
 from etude_tui.widgets.analysis_panel import describe
 from etude_tui.widgets.note_log import note_name
@@ -193,3 +196,34 @@ async def test_tui_follows_the_piece(hub_url: str, mosquitto: MosquittoServer) -
         assert "Mozart K. 331, bar 2" in str(panel.render())
         log = app.query_one(NoteLog)
         assert [log.get_row_at(k)[3] for k in range(3)] == ["bar 1 beat 1", "bar 2 beat 1", "extra"]
+
+
+async def test_the_stream_starts_at_the_second_newest_session(
+    hub_url: str, mosquitto: MosquittoServer
+) -> None:
+    device, topics = "tui-history", Topics(NS)
+    messages, seq = [], 0
+    for take in range(3):
+        sid, ts = uuid.uuid4(), utc_now() + timedelta(seconds=take)
+        seq += 1
+        start = SessionStarted(device_id=device, seq=seq, ts=ts, session_id=sid, source="test")
+        seq += 1
+        note = NoteOn(
+            device_id=device,
+            seq=seq,
+            ts=ts,
+            session_id=sid,
+            pitch=60,
+            velocity=70,
+            session_time=0.0,
+        )
+        messages += [(topics.event(device, e.kind), encode(e)) for e in (start, note)]
+    await asyncio.to_thread(publish_all, mosquitto.port, messages)
+    stream = LiveStream(hub_url, device)
+    async with aiohttp.ClientSession() as http:
+        for _ in range(100):
+            if await stream.replay_start(http) == 2:  # take 2 starts at seq 3
+                break
+            await asyncio.sleep(0.1)
+        assert await stream.replay_start(http) == 2
+        assert await LiveStream(hub_url, "nobody-here").replay_start(http) == 0

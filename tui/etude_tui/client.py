@@ -24,9 +24,24 @@ class LiveStream:
         ws = self.hub_url.replace("http://", "ws://").replace("https://", "wss://")
         return f"{ws}/api/v1/devices/{self.device_id}/live?since={self.last_seq}"
 
+    async def replay_start(self, http: aiohttp.ClientSession) -> int:
+        """The seq before the device's second-newest session: the session being played and the
+        last one's analysis, not the device's whole history (0 when the hub cannot say)."""
+        url = f"{self.hub_url}/api/v1/devices/{self.device_id}/sessions"
+        try:
+            async with http.get(url) as reply:
+                sessions = (await reply.json())["data"] if reply.status == 200 else []
+        except (aiohttp.ClientError, OSError, ValueError, KeyError, TypeError):
+            return 0
+        firsts = [s.get("first_seq") for s in sessions[:2]]
+        known = [int(q) for q in firsts if isinstance(q, int)]
+        return max(0, min(known) - 1) if known else 0
+
     async def messages(self, retry_delay: float = 1.0) -> AsyncIterator[Live | None]:
         """Yield live messages forever; None marks a lost connection (then it reconnects)."""
         async with aiohttp.ClientSession() as http:
+            if self.last_seq == 0:
+                self.last_seq = await self.replay_start(http)
             while True:
                 try:
                     async with http.ws_connect(self.url(), heartbeat=20) as ws:
