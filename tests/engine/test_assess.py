@@ -183,13 +183,7 @@ def test_alignment_labels_and_timing(score_mid: Path) -> None:
     notes.append((90, 1.0 + 9.5 * 0.5, 1.0 + 9.9 * 0.5, 80))  # extra
     notes[10] = (notes[10][0], notes[10][1] + 0.12, notes[10][2] + 0.12, 80)  # 120 ms late
     perf = perf_of(notes)
-    a = align(
-        sd.model,
-        perf.pitch.tolist(),
-        perf.onset_s.tolist(),
-        perf.offset_s.tolist(),
-        perf.velocity.tolist(),
-    )
+    a = align_performance(sd, perf)
     final = {
         sd.ids[int(i)]: lab
         for i, lab, f in zip(a.note_score_index, a.note_label, a.note_is_final, strict=True)
@@ -217,13 +211,7 @@ def test_restart_from_an_earlier_bar_is_matched(score_mid: Path) -> None:
         if on >= 1.0 + 4 * 0.5
     ]
     perf = perf_of(first + again)
-    a = align(
-        sd.model,
-        perf.pitch.tolist(),
-        perf.onset_s.tolist(),
-        perf.offset_s.tolist(),
-        perf.velocity.tolist(),
-    )
+    a = align_performance(sd, perf)
     assert a.perf_label.count("extra") == 0
     assert len(a.segment_starts) == 2
     final = [lab for lab, f in zip(a.note_label, a.note_is_final, strict=True) if f]

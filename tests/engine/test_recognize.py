@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from etude_engine import InvalidConfigError, InvalidScoreError, PieceIndex, align
+from etude_engine import InvalidConfigError, InvalidScoreError, PieceIndex
+from etude_engine.assess import align_performance
 from etude_engine.cli_identify import main
 from etude_engine.recognize import (
     MIN_CONFIDENCE,
@@ -107,13 +108,7 @@ def test_identifies_piece_and_bar_from_the_middle(library: Library, tmp_path: Pa
     name = "Schubert_D783_no15"
     sd = load_score(DATA / "musicxml" / f"{name}.musicxml")
     full = load_performance(DATA / "midi" / f"{name}_p07.mid")
-    a = align(
-        sd.model,
-        full.pitch.tolist(),
-        full.onset_s.tolist(),
-        full.offset_s.tolist(),
-        full.velocity.tolist(),
-    )
+    a = align_performance(sd, full)
     start = 120
 
     def page(i: int) -> str:

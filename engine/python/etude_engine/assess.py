@@ -237,7 +237,7 @@ def _irregularity(sd: ScoreData, perf: Performance, a: Alignment, bars: list[JSO
 
 def _tempo_items(bars: list[JSON]) -> list[tuple[float, int, JSON]]:
     """Runs of bars that rush or drag, and a drift over the whole attempt."""
-    _, _, med = _tempo_bars(bars)
+    timed, _, med = _tempo_bars(bars)
     items: list[tuple[float, int, JSON]] = []
     for sign, word, advice in ((1, "rushed", "hold back"), (-1, "dragged", "keep moving")):
         flags = [False] * len(bars)
@@ -261,7 +261,6 @@ def _tempo_items(bars: list[JSON]) -> list[tuple[float, int, JSON]]:
             items.append((abs(pct) / 5.0 * len(run), 0, item))
     drift = tempo_drift(bars)
     if abs(drift) > DRIFT_TOLERANCE:
-        timed, _, _ = _tempo_bars(bars)
         numbers = [bars[timed[0]]["bar"], bars[timed[-1]]["bar"]]
         pct = round(100 * (math.exp(drift) - 1.0))
         word = "slowed down" if drift < 0 else "sped up"

@@ -8,7 +8,6 @@ The JSON schema is in docs/cli.md.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import numpy as np
 import soundfile
 
 from etude_engine import SILENCE_FLOOR_DBFS, EngineError, NoteEvent, StreamingAnalyser
+from etude_engine._cli import fail, print_json
 
 SCHEMA_VERSION = 1
 PROGRESS_MIN_SECONDS = 5.0
@@ -192,11 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = analyse_file(args.audio_file)
     except AnalyzeError as e:
-        print(f"etude analyze: {e}".replace("\n", " "), file=sys.stderr)
-        return 2
+        return fail("analyze", e)
     if args.json:
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
+        print_json(result)
     else:
         print(summary(result))
     return 0

@@ -8,10 +8,10 @@ file is a one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from etude_engine._cli import fail, print_json
 from etude_engine.exceptions import EngineError
 
 __all__ = ["main"]
@@ -77,11 +77,9 @@ def main(argv: list[str] | None = None) -> int:
 
             report["exercise"] = exercise_for_cli(score, report, args)
     except EngineError as exc:
-        print(f"etude assess: {exc}", file=sys.stderr)
-        return 2
+        return fail("assess", exc)
     if args.json:
-        json.dump(report, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(report)
     else:
         print(_text(report))
         if report.get("exercise"):

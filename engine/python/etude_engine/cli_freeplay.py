@@ -6,10 +6,10 @@ playing without a score (figures defined in :mod:`etude_engine.freeplay` and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from etude_engine._cli import fail, print_json
 from etude_engine.exceptions import EngineError
 
 __all__ = ["main"]
@@ -61,11 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = free_play(load_performance(args.performance))
     except EngineError as exc:
-        print(f"etude freeplay: {exc}", file=sys.stderr)
-        return 2
+        return fail("freeplay", exc)
     if args.json:
-        json.dump(report, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(report)
     else:
         print(_text(report))
     return 0

@@ -10,9 +10,9 @@ performance, or a missing library folder, is a one-line error on stderr and exit
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from etude_engine._cli import fail, print_json
 from etude_engine.exceptions import EngineError
 
 __all__ = ["main"]
@@ -55,12 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             raise EngineError(f"{args.library}: no readable scores in the library")
         found = identify(perf, library)
     except EngineError as exc:
-        print(f"etude identify: {exc}", file=sys.stderr)
-        return 2
+        return fail("identify", exc)
     result = {"piece": found["piece"], "bar": found["bar"], "confidence": found["confidence"]}
     if args.json:
-        json.dump(result, sys.stdout, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json(result)
     elif result["piece"] is None:
         print(f"unknown: not in the library (best match {result['confidence']:.2f})")
     else:

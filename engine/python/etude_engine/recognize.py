@@ -1,7 +1,7 @@
 """Piece recognition: which piece of a library an attempt is playing, and from which bar.
 
 A library is a folder of scores (``.musicxml``, ``.xml``, ``.mxl``, ``.mid``, ``.midi``, found
-recursively). :func:`load_library` parses them with :func:`etude_engine.scores.load_score` —
+recursively). :func:`load_library` parses them with :func:`etude_engine.scores.load_score_cached` —
 the slow part — and caches the notes the index needs (pitch, onset, bar; grace notes left out)
 in one ``.npz`` file per library folder, under ``$XDG_CACHE_HOME/etude/identify`` (default
 ``~/.cache/etude/identify``), keyed by each file's path, size and modification time: only new
@@ -31,7 +31,7 @@ import numpy as np
 
 from etude_engine._engine import PieceIndex
 from etude_engine.exceptions import EngineError, InvalidScoreError
-from etude_engine.scores import SCORE_SUFFIXES, Performance, load_score
+from etude_engine.scores import SCORE_SUFFIXES, Performance, load_score_cached
 
 __all__ = [
     "MIN_CONFIDENCE",
@@ -208,7 +208,8 @@ def load_library(
     if not folder.is_dir():
         raise InvalidScoreError(f"{folder}: no such library folder")
     t0 = time.perf_counter()
-    cpath = _cache_path(folder, Path(cache_dir) if cache_dir else default_cache_dir())
+    cache_root = Path(cache_dir) if cache_dir else default_cache_dir()
+    cpath = _cache_path(folder, cache_root)
     cached = _read_cache(cpath) if use_cache else {}
     files = _score_files(folder)
     entries: list[dict[str, Any]] = []
@@ -227,7 +228,9 @@ def load_library(
         if progress is not None:
             progress(k, len(todo), e["name"])
         try:
-            sd = load_score(folder / e["name"])
+            # The whole score is cached too, so whoever loads it next (the bridge, to follow
+            # and assess it) does not parse it a second time.
+            sd = load_score_cached(folder / e["name"], cache_root if use_cache else None)
             keep = ~sd.grace
             e.update(
                 title=sd.title,

@@ -370,7 +370,8 @@ def load_score_cached(path: str | Path, cache_dir: str | Path | None) -> ScoreDa
     meta = {"title": sd.title, "ids": sd.ids, "qpm": sd.qpm, "time_signature": sd.time_signature}
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, meta=np.asarray(json.dumps(meta)), **{n: getattr(sd, n) for n in COLUMNS})
+    columns = {n: getattr(sd, n) for n in COLUMNS}
+    np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta)), **columns)
     os.replace(tmp, cached)
     return sd
 

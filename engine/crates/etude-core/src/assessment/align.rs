@@ -1172,6 +1172,19 @@ mod tests {
             .collect()
     }
 
+    /// `notes` played evenly from `t0`, 0.4 s apart, each held 0.3 s: a pass of a take.
+    fn played_from(notes: &[ScoreNote], t0: f64) -> Vec<PerfNote> {
+        let spq = 0.4;
+        notes
+            .iter()
+            .enumerate()
+            .map(|(k, n)| {
+                let t = t0 + k as f64 * spq;
+                PerfNote::new(n.pitch, t, t + 0.3, 64)
+            })
+            .collect()
+    }
+
     #[test]
     fn perfect_performance_matches_everything() {
         let s = scale(24);
@@ -1379,21 +1392,11 @@ mod tests {
         }
         notes.push(ScoreNote::simple(p7, 15.0, 1.0));
         let s = Score::new(notes.clone()).unwrap();
-        let spq = 0.4;
-        let mut p: Vec<PerfNote> = Vec::new();
-        for (k, n) in notes.iter().enumerate().take(16) {
-            let t = k as f64 * spq;
-            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-        }
-        let t = 15.0 * spq + 0.02;
-        p.push(PerfNote::new(p7, t, t + 0.3, 64));
-        for (step, n) in notes[8..32].iter().enumerate() {
-            let t = 8.0 + step as f64 * spq;
-            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-            if step == 7 {
-                p.push(PerfNote::new(p7, t + 0.02, t + 0.3, 64));
-            }
-        }
+        let mut p = played_from(&notes[..16], 0.0);
+        p.push(PerfNote::new(p7, 6.02, 6.32, 64)); // with note 15
+        let mut again = played_from(&notes[8..32], 8.0);
+        again.insert(8, PerfNote::new(p7, 10.82, 11.1, 64)); // with note 15 again
+        p.extend(again);
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 17]);
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
@@ -1407,16 +1410,8 @@ mod tests {
         let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
         notes[15].pitch = notes[8].pitch;
         let s = Score::new(notes.clone()).unwrap();
-        let spq = 0.4;
-        let mut p: Vec<PerfNote> = Vec::new();
-        for (k, n) in notes.iter().enumerate().take(16) {
-            let t = k as f64 * spq;
-            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-        }
-        for (step, n) in notes[8..32].iter().enumerate() {
-            let t = 8.0 + step as f64 * spq;
-            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-        }
+        let mut p = played_from(&notes[..16], 0.0);
+        p.extend(played_from(&notes[8..32], 8.0));
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 16]);
         assert_eq!(a.perf[15].score_note, Some(15));
@@ -1431,20 +1426,10 @@ mod tests {
         let upper = 90;
         notes.push(ScoreNote::simple(upper, 15.0, 1.0));
         let s = Score::new(notes.clone()).unwrap();
-        let spq = 0.4;
-        let mut p: Vec<PerfNote> = Vec::new();
-        for (k, n) in notes.iter().enumerate().take(16) {
-            let t = k as f64 * spq;
-            p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-        }
-        for (step, n) in notes[8..32].iter().enumerate() {
-            let t = 8.0 + step as f64 * spq;
-            if step != 7 {
-                p.push(PerfNote::new(n.pitch, t, t + 0.3, 64));
-            } else {
-                p.push(PerfNote::new(upper, t, t + 0.3, 64));
-            }
-        }
+        let mut p = played_from(&notes[..16], 0.0);
+        let mut again = played_from(&notes[8..32], 8.0);
+        again[7].pitch = upper; // note 15's upper note, its lower one struck before the stop
+        p.extend(again);
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 16]);
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
