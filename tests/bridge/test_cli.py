@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support.etude import SHARED
+
 ETUDE = [sys.executable, "-m", "etude_cli"]
 
 
@@ -66,3 +68,12 @@ def test_live_port_without_midi_support_is_one_clear_line() -> None:
     ours = [line for line in result.stderr.splitlines() if line.startswith("etude bridge:")]
     assert len(ours) == 1 and "cannot list MIDI ports" in ours[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_score_library_that_is_not_a_folder(tmp_path: Path) -> None:
+    take = SHARED / "data" / "performances" / "vienna4x22" / "midi" / "Mozart_K331_1st-mov_p01.mid"
+    missing = tmp_path / "no-such-library"
+    result = run("bridge", "--midi-file", str(take), "--score-library", str(missing))
+    assert result.returncode == 2
+    assert str(missing) in result.stderr and "not a folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

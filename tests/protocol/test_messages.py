@@ -159,3 +159,38 @@ def test_bad_session_analysis_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ProtocolError) as caught:
         decode_event(json.dumps(analysis_payload(**bad)).encode())
     assert caught.value.reason is RejectReason.INVALID_SCHEMA
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"position": {"bar": 3, "beat": 1.0, "label": "wrong"}},
+        {"position": {"bar": 3, "beat": -1.0, "label": "match"}},
+        {"position": {"beat": 1.0, "label": "match"}},
+    ],
+)
+def test_bad_note_position_is_refused(bad: dict[str, object]) -> None:
+    payload = json.loads(encode(note_on())) | bad
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(json.dumps(payload).encode())
+    assert caught.value.reason is RejectReason.INVALID_SCHEMA
+
+
+def test_piece_recognised_round_trip_and_bad_confidence() -> None:
+    fields = {
+        "v": 1,
+        "kind": "piece_recognised",
+        "device_id": "room-1",
+        "seq": 3,
+        "ts": "2026-11-25T12:00:00Z",
+        "session_id": str(uuid.uuid4()),
+        "piece": "K. 331",
+        "score": "k331.musicxml",
+        "bar": 12,
+        "confidence": 0.97,
+    }
+    event = decode_event(json.dumps(fields).encode())
+    assert event.kind == "piece_recognised" and decode_event(encode(event)) == event
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(json.dumps(fields | {"confidence": 2.0}).encode())
+    assert caught.value.reason is RejectReason.INVALID_SCHEMA
