@@ -10,6 +10,7 @@ still runs (and sends no analysis).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from dataclasses import dataclass, field
@@ -78,6 +79,28 @@ class Recognition:
     notes_used: int
 
 
+@dataclass(frozen=True)
+class ScoreGroups:
+    """A score's notes gathered into chords (notes struck together), in score order: what
+    the score expects after a given place in it."""
+
+    onset_q: tuple[float, ...]
+    pitches: tuple[tuple[int, ...], ...]
+
+    @classmethod
+    def of(cls, onset_q: Any, pitch: Any) -> ScoreGroups:
+        chords: dict[float, set[int]] = {}
+        for q, p in zip(onset_q, pitch, strict=True):
+            chords.setdefault(round(float(q), 6), set()).add(int(p))
+        order = sorted(chords)
+        return cls(tuple(order), tuple(tuple(sorted(chords[q])) for q in order))
+
+    def after(self, score_q: float) -> tuple[int, ...]:
+        """The pitches of the first chord after `score_q` (quarters), or () at the end."""
+        i = bisect.bisect_right(self.onset_q, round(score_q, 6))
+        return self.pitches[i] if i < len(self.pitches) else ()
+
+
 class SessionAssessor:
     """Recognises, follows and assesses sessions. Not thread-safe: one worker thread uses it
     (and the MIDI thread only pushes notes to the followers it hands out)."""
@@ -133,6 +156,11 @@ class SessionAssessor:
         from etude_engine import ScoreFollower
 
         return ScoreFollower(self._score(recognition.name).model)
+
+    def groups(self, recognition: Recognition) -> ScoreGroups:
+        """The piece's chords, for telling the audio analyser what comes next."""
+        score = self._score(recognition.name)
+        return ScoreGroups.of(score.onset_q, score.pitch)
 
     def analyse(
         self, take: TakeRecorder, recognition: Recognition | None = None

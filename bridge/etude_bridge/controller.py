@@ -32,14 +32,14 @@ from etude_protocol import (
     utc_now,
 )
 
-from .assessment import Recognition, SessionAssessor, TakeRecorder
+from .assessment import Recognition, ScoreGroups, SessionAssessor, TakeRecorder
 from .mqtt import BridgeMqtt
 from .outbox import Outbox
 from .session import ActiveSession, SessionTracker
 from .sources.base import AudioSource, MidiSource, TimedMessage
 
 if TYPE_CHECKING:
-    from .analysis import AudioWindow
+    from .analysis import AudioWindow, Heard, Listener
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,18 @@ class LiveScore:
 
     recognition: Recognition
     follower: Any  # etude_engine.ScoreFollower
+    groups: ScoreGroups
 
     def place(self, pitch: int, onset: float, velocity: int) -> ScorePosition | None:
         step = self.follower.push(pitch, onset, velocity)
         if step.bar is None:
             return None
         return ScorePosition(bar=step.bar, beat=max(0.0, step.beat), label=step.label)
+
+    def expected_next(self) -> tuple[int, ...]:
+        """The pitches of the score's next chord after where the player is."""
+        position = self.follower.position
+        return () if position is None else self.groups.after(position[2])
 
 
 @dataclass
@@ -66,6 +72,7 @@ class BridgeStats:
     notes: int = 0
     sessions: int = 0
     analyses: int = 0
+    informed_notes: int = 0  # heard notes decided by the score-informed check
 
 
 class Bridge:
@@ -140,11 +147,17 @@ class Bridge:
 
     def _run_audio(self) -> None:
         assert self.audio is not None
-        from .analysis import LevelWindowing  # the engine is needed only for audio
+        from .analysis import Listener  # the engine is needed only for audio
 
-        windowing = LevelWindowing(self.audio.sample_rate)
+        # Without MIDI the microphone tells the notes, and the score (once the piece is
+        # named) tells the listener what to expect next.
+        listener = Listener(self.audio.sample_rate)
+        hears_notes = self.midi is None
         for chunk in self.audio.chunks(self.stop_event):
-            for window in windowing.push(chunk):
+            heard, window = listener.push(chunk)
+            if hears_notes and (heard.notes or heard.note_ends):
+                self.on_heard(heard, listener)
+            if window is not None:
                 self.on_audio_window(window)
 
     # ---------------------------------------------------------------- MIDI
@@ -216,31 +229,37 @@ class Bridge:
                     self.sessions.session_time(window.start + o) for o in window.onset_times
                 ],
             )
-            if self.midi is None:  # an acoustic piano: the microphone tells the notes
-                self._heard_notes(window)
 
-    def _heard_notes(self, window: AudioWindow) -> None:
-        for note in window.notes:
-            self.sessions.on_activity(note.time, is_note=True)
-            session_time = self.sessions.session_time(note.time)
-            velocity = max(1, note.velocity)
-            self._emit(
-                NoteOn,
-                pitch=note.pitch,
-                velocity=velocity,
-                session_time=session_time,
-                origin="audio",
-                position=self._played(session_time, note.pitch, velocity),
-            )
-            self.stats.notes += 1
-        for end in window.note_ends:
-            self._take.note_off(self.sessions.session_time(end.time), end.pitch)
-            self._emit(
-                NoteOff,
-                pitch=end.pitch,
-                session_time=self.sessions.session_time(end.time),
-                origin="audio",
-            )
+    def on_heard(self, heard: Heard, listener: Listener | None = None) -> None:
+        """Notes the microphone heard (an acoustic piano): published like MIDI notes. Once
+        the piece is followed, `listener` is told which pitches the score expects next."""
+        with self._lock:
+            for note in heard.notes:
+                self._activity(note.time, is_note=True)
+                session_time = self.sessions.session_time(note.time)
+                velocity = max(1, note.velocity)
+                self._emit(
+                    NoteOn,
+                    pitch=note.pitch,
+                    velocity=velocity,
+                    session_time=session_time,
+                    origin="audio",
+                    position=self._played(session_time, note.pitch, velocity),
+                )
+                self.stats.notes += 1
+                self.stats.informed_notes += note.informed
+            for end in heard.note_ends:
+                if self.sessions.current is None:
+                    continue
+                self._take.note_off(self.sessions.session_time(end.time), end.pitch)
+                self._emit(
+                    NoteOff,
+                    pitch=end.pitch,
+                    session_time=self.sessions.session_time(end.time),
+                    origin="audio",
+                )
+            if listener is not None and heard.notes:  # the player moved on: what comes next?
+                listener.expect(self._live.expected_next() if self._live else ())
 
     # ---------------------------------------------------------------- sessions and output
 
@@ -307,7 +326,13 @@ class Bridge:
         try:
             recognition = self.assessor.recognise(snapshot)
             live = (
-                LiveScore(recognition, self.assessor.follower(recognition)) if recognition else None
+                LiveScore(
+                    recognition,
+                    self.assessor.follower(recognition),
+                    self.assessor.groups(recognition),
+                )
+                if recognition
+                else None
             )
             if live is not None:  # catch up with the notes that named it, off the lock
                 for pitch, onset, velocity in zip(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import mido
 import numpy as np
 import pytest
 import soundfile
 
+from etude_bridge.assessment import SessionAssessor
 from etude_bridge.controller import Bridge
 from etude_bridge.outbox import Outbox
 from etude_bridge.sources import AudioFileSource, SourceError
@@ -125,3 +127,100 @@ def test_corrupt_wav_is_refused_with_its_name(tmp_path: Path, content: bytes) ->
     bad.write_bytes(content)
     with pytest.raises(SourceError, match=r"take\.wav"):
         AudioFileSource(bad)
+
+
+SCORES = Path(__file__).resolve().parents[2] / "cli" / "etude_cli" / "scores"
+
+
+def _with_wrong_notes(midi: Path, out: Path, after: float, every: int) -> list[tuple[int, float]]:
+    """Copies `midi` with every `every`-th note after `after` s played a semitone too high
+    (its release moved with it); returns the wrong notes as (pitch, onset)."""
+    source = mido.MidiFile(midi)
+    wrong: list[tuple[int, float]] = []
+    moved: dict[int, int] = {}  # original pitch -> pitch played, while the key is down
+    count, t = 0, 0.0
+    for track in source.tracks:
+        for msg in track:
+            t += mido.tick2second(msg.time, source.ticks_per_beat, 500000)
+            if msg.type == "note_on" and msg.velocity > 0 and t > after:
+                count += 1
+                if count % every == 0 and msg.note < 108:
+                    moved[msg.note] = msg.note + 1
+                    wrong.append((msg.note + 1, t))
+                    msg.note += 1
+                    continue
+            releases = msg.type == "note_off" or (msg.type == "note_on" and msg.velocity == 0)
+            if releases and msg.note in moved:
+                msg.note = moved.pop(msg.note)
+    source.save(out)
+    return wrong
+
+
+def _heard_notes(wav: Path, tmp_path: Path, library: Path | None) -> tuple[list[Any], Bridge]:
+    """The notes a microphone-only bridge heard in `wav` (stream time), and the bridge."""
+    heard: list[Any] = []
+
+    class Recording(Bridge):
+        def on_heard(self, notes: Any, listener: Any = None) -> None:
+            heard.extend(notes.notes)
+            super().on_heard(notes, listener)
+
+    bridge = Recording(
+        device_id="mic-test",
+        topics=Topics(),
+        outbox=Outbox(tmp_path / f"outbox-{library is not None}.db"),
+        mqtt=None,
+        audio=AudioFileSource(wav, speed=0),
+        assessor=SessionAssessor(library, tmp_path / "cache") if library else None,
+    )
+    bridge.run()
+    return heard, bridge
+
+
+def _found(truth: list[tuple[int, float]], heard: list[Any], window: float = 0.1) -> int:
+    """True notes heard with their pitch within `window` s (a chord's notes may be reported
+    at its first onset), each heard note counted once."""
+    used: set[int] = set()
+    found = 0
+    for pitch, t in truth:
+        for k, note in enumerate(heard):
+            if k not in used and note.pitch == pitch and abs(note.time - t) < window:
+                used.add(k)
+                found += 1
+                break
+    return found
+
+
+def test_the_score_tells_the_microphone_what_to_listen_for(tmp_path: Path) -> None:
+    """Once the piece is named, each expected pitch is decided by the engine's score-informed
+    check: more of the notes played are heard than by blind transcription, no more false ones
+    — and the notes the score did not expect (wrong notes) still come through."""
+    midi = tmp_path / "clip.mid"
+    excerpt(performance("Schubert_D783_no15_p01"), 30.0, midi)
+    wrong = _with_wrong_notes(midi, tmp_path / "wrong.mid", after=12.0, every=12)
+    truth = [(m.note, t) for m, t in _timed_note_ons(tmp_path / "wrong.mid")]
+    wav = render(tmp_path / "wrong.mid", tmp_path / "clip.wav")
+
+    blind, _ = _heard_notes(wav, tmp_path, None)
+    informed, bridge = _heard_notes(wav, tmp_path, SCORES)
+
+    assert bridge.stats.informed_notes > len(truth) / 3
+    assert sum(n.informed for n in informed) == bridge.stats.informed_notes
+    recall_blind = _found(truth, blind) / len(truth)
+    recall_informed = _found(truth, informed) / len(truth)
+    precision_blind = _found(truth, blind) / len(blind)
+    precision_informed = _found(truth, informed) / len(informed)
+    assert recall_informed > recall_blind + 0.08, (recall_blind, recall_informed)
+    assert recall_informed > 0.88
+    assert precision_informed > precision_blind - 0.03, (precision_blind, precision_informed)
+    assert len(wrong) >= 5
+    assert _found(wrong, informed) >= 0.6 * len(wrong), "wrong notes must still be heard"
+    analysis = json.loads(
+        next(
+            i.payload
+            for i in bridge.outbox.pending(limit=10_000)
+            if b"session_analysis" in i.payload
+        )
+    )
+    assert analysis["piece"] == "Schubert_D783_no15"
+    assert analysis["wrong_pitch"] + analysis["extra"] >= 3
