@@ -69,20 +69,27 @@ class AudioWindow:
     onset_times: list[float] = field(default_factory=list)  # relative to start
 
 
+@dataclass
+class _Sounding:
+    """A published note still sounding, and the engine's note it stands for."""
+
+    onset: float
+    engine_onset: float | None  # None: only the score-informed check heard it
+    mated: bool = False  # a note the engine heard began with it (its chord's end ends it)
+
+
 class Listener:
-    """The engine's streaming analyser, fed chunk by chunk: notes per chunk, levels per window."""
+    """The engine's streaming analyser, fed chunk by chunk: notes per chunk, levels per window.
+
+    The notes passed on keep their own bookkeeping (`_sounding`), so that every note-on gets
+    one ending: the engine's notes end when it says, a note only the check heard ends with its
+    chord (or when the next notes begin), and a key struck again ends its previous note."""
 
     def __init__(self, sample_rate: int, window_seconds: float = WINDOW_SECONDS) -> None:
         self.analyser = StreamingAnalyser(sample_rate)
         self.sample_rate = sample_rate
         self.window_samples = max(1, round(window_seconds * sample_rate))
-        # Pitches the blind transcription heard but the score-informed check ruled out: their
-        # endings, when they come, end nothing that was published.
-        self._overruled: set[tuple[int, float]] = set()  # pitch, onset
-        # Notes only the score-informed check heard, (pitch, onset): the engine does not
-        # track them, so they end with their chord (see _ends).
-        self._unended: list[tuple[int, float, bool]] = []  # pitch, onset, has a heard mate
-        self._last_onset: dict[int, float] = {}  # pitch -> onset of its last note published
+        self._sounding: dict[int, _Sounding] = {}  # by pitch
         self._reset(0.0)
 
     def expect(self, pitches: Iterable[int]) -> None:
@@ -101,8 +108,7 @@ class Listener:
         if self._samples == 0:
             self._start = chunk.time
         figures = self.analyser.process(chunk.samples)
-        notes = self._notes(figures)
-        heard = Heard(notes, self._ends(figures, notes))
+        heard = self._heard(figures)
         n = len(chunk.samples)
         self._energy += (10 ** (figures.rms_dbfs / 10)) * n
         self._peak = max(self._peak, figures.peak_dbfs)
@@ -122,73 +128,99 @@ class Listener:
         self._reset(chunk.time + n / self.sample_rate)
         return heard, window
 
-    def _notes(self, figures: Any) -> list[HeardNote]:
-        """The chunk's notes: at an onset the score informed, its checks decide the expected
-        pitches and the blind transcription adds only the pitches the score did not expect."""
+    def _heard(self, figures: Any) -> Heard:
+        """The chunk's notes and endings, in time order (an ending first at the same time)."""
+        heard = Heard()
+        candidates = self._candidates(figures)
+        # The engine ends a note when it hears its pitch begin again; heard again this soon,
+        # it is the same note (see _publish), which goes on.
+        twice = {
+            note.pitch
+            for note, _, _ in candidates
+            if note.pitch in self._sounding
+            and note.time - self._sounding[note.pitch].onset < RESTRIKE_SECONDS
+        }
+        for end in figures.note_offs:  # the engine's endings come before its new notes
+            if end.pitch not in twice:
+                self._engine_ended(end.pitch, end.onset, end.offset, heard)
+        for note, engine_onset, mated in candidates:
+            self._publish(note, engine_onset, mated, heard)
+        return heard
+
+    def _candidates(self, figures: Any) -> list[tuple[HeardNote, float | None, bool]]:
+        """The chunk's notes: (note, the engine's onset of it or None, has a heard mate). At an
+        onset the score informed, its checks decide the expected pitches and the blind
+        transcription adds only pitches the score did not expect that it is sure of."""
         checks: dict[float, list[Any]] = {}
         for check in figures.checks:
             checks.setdefault(check.time, []).append(check)
         velocity_at = {level.time: level.velocity for level in figures.onset_levels}
-        notes: list[HeardNote] = []
-        blind_at: dict[float, dict[int, int]] = {}
-        sure: set[tuple[int, float]] = set()
+        out: list[tuple[HeardNote, float | None, bool]] = []
+        blind_at: dict[float, dict[int, Any]] = {}
         for note in figures.notes:
-            blind_at.setdefault(note.onset, {})[note.pitch] = note.velocity
-            if note.confidence >= UNEXPECTED_CONFIDENCE:
-                sure.add((note.pitch, note.onset))
+            blind_at.setdefault(note.onset, {})[note.pitch] = note
             if note.onset not in checks:
-                notes.append(HeardNote(note.pitch, note.onset, note.velocity))
+                out.append((HeardNote(note.pitch, note.onset, note.velocity), note.onset, True))
         for time, onset_checks in checks.items():
             blind = blind_at.get(time, {})
             fallback = velocity_at.get(time) or (
-                round(sum(blind.values()) / len(blind)) if blind else DEFAULT_VELOCITY
+                round(sum(n.velocity for n in blind.values()) / len(blind))
+                if blind
+                else DEFAULT_VELOCITY
             )
             expected = {check.pitch for check in onset_checks}
             sounded = {check.pitch for check in onset_checks if check.sounded}
             silent = expected - sounded
-            for pitch in blind.keys() - expected:
-                if any(abs(pitch - p) <= WRONG_KEY_REACH for p in silent):
-                    sure.add((pitch, time))
-            unexpected = {p for p in blind.keys() - expected if (p, time) in sure}
+            unexpected = {
+                pitch
+                for pitch, note in blind.items()
+                if pitch not in expected
+                and (
+                    note.confidence >= UNEXPECTED_CONFIDENCE
+                    or any(abs(pitch - p) <= WRONG_KEY_REACH for p in silent)
+                )
+            }
             mated = bool((sounded & blind.keys()) or unexpected)
-            for check in onset_checks:
-                if check.sounded:
-                    velocity = blind.get(check.pitch, fallback)
-                    notes.append(HeardNote(check.pitch, time, velocity, informed=True))
-                    if check.pitch not in blind:  # the engine will not tell when it ends
-                        self._unended.append((check.pitch, time, mated))
-                elif check.pitch in blind:
-                    self._overruled.add((check.pitch, time))
-            for pitch, velocity in blind.items():
-                if pitch in expected:
-                    continue
-                if (pitch, time) in sure:
-                    notes.append(HeardNote(pitch, time, velocity))
-                else:
-                    self._overruled.add((pitch, time))
-        notes.sort(key=lambda n: (n.time, n.pitch))
-        fresh = []
-        for note in notes:
-            last = self._last_onset.get(note.pitch)
-            if last is None or note.time - last >= RESTRIKE_SECONDS:
-                fresh.append(note)
-                self._last_onset[note.pitch] = note.time
-        return fresh
+            for pitch in sorted(sounded):
+                velocity = blind[pitch].velocity if pitch in blind else fallback
+                engine_onset = time if pitch in blind else None
+                out.append((HeardNote(pitch, time, velocity, informed=True), engine_onset, mated))
+            out.extend(
+                (HeardNote(p, time, blind[p].velocity), time, True) for p in sorted(unexpected)
+            )
+        out.sort(key=lambda item: (item[0].time, item[0].pitch))
+        return out
 
-    def _ends(self, figures: Any, notes: list[HeardNote]) -> list[HeardNote]:
-        """The chunk's note endings. A note only the check heard ends with a chord-mate the
-        engine heard too, or else when the next notes begin (or its key is struck again)."""
-        ends = []
-        for end in figures.note_offs:
-            if (end.pitch, end.onset) in self._overruled:
-                self._overruled.discard((end.pitch, end.onset))
-                continue
-            ends.append(HeardNote(end.pitch, end.offset))
-            ends.extend(HeardNote(p, end.offset) for p, t, _ in self._unended if t == end.onset)
-            self._unended = [u for u in self._unended if u[1] != end.onset]
-        if notes:
-            first, struck = notes[0].time, {n.pitch for n in notes}
-            ending = [u for u in self._unended if u[1] < first and (u[0] in struck or not u[2])]
-            ends.extend(HeardNote(pitch, first) for pitch, _, _ in ending)
-            self._unended = [u for u in self._unended if u not in ending]
-        return ends
+    def _publish(
+        self, note: HeardNote, engine_onset: float | None, mated: bool, heard: Heard
+    ) -> None:
+        sounding = self._sounding.get(note.pitch)
+        if sounding is not None and note.time - sounding.onset < RESTRIKE_SECONDS:
+            # The same note heard twice: the engine's later note now stands for it.
+            if engine_onset is not None:
+                sounding.engine_onset = engine_onset
+            return
+        self._end_unmated(note.time, heard)
+        if sounding is not None:  # a key struck again ends its previous note
+            heard.note_ends.append(HeardNote(note.pitch, note.time))
+        self._sounding[note.pitch] = _Sounding(note.time, engine_onset, mated)
+        heard.notes.append(note)
+
+    def _engine_ended(self, pitch: int, onset: float, offset: float, heard: Heard) -> None:
+        sounding = self._sounding.get(pitch)
+        if sounding is None or sounding.engine_onset != onset:
+            return  # a note that was not passed on, or one already ended
+        del self._sounding[pitch]
+        heard.note_ends.append(HeardNote(pitch, offset))
+        for other, s in list(self._sounding.items()):  # notes only the check heard, its chord
+            if s.engine_onset is None and s.onset == sounding.onset:
+                del self._sounding[other]
+                heard.note_ends.append(HeardNote(other, offset))
+
+    def _end_unmated(self, time: float, heard: Heard) -> None:
+        """Notes only the check heard, with no note of the engine's in their chord to end with,
+        end when the next notes begin."""
+        for pitch, s in list(self._sounding.items()):
+            if s.engine_onset is None and not s.mated and s.onset < time:
+                del self._sounding[pitch]
+                heard.note_ends.append(HeardNote(pitch, time))

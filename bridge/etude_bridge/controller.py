@@ -39,7 +39,7 @@ from .session import ActiveSession, SessionTracker
 from .sources.base import AudioSource, MidiSource, TimedMessage
 
 if TYPE_CHECKING:
-    from .analysis import AudioWindow, Heard, Listener
+    from .analysis import AudioWindow, Heard, HeardNote, Listener
 
 log = logging.getLogger(__name__)
 
@@ -234,32 +234,33 @@ class Bridge:
         """Notes the microphone heard (an acoustic piano): published like MIDI notes. Once
         the piece is followed, `listener` is told which pitches the score expects next."""
         with self._lock:
-            for note in heard.notes:
-                self._activity(note.time, is_note=True)
-                session_time = self.sessions.session_time(note.time)
-                velocity = max(1, note.velocity)
-                self._emit(
-                    NoteOn,
-                    pitch=note.pitch,
-                    velocity=velocity,
-                    session_time=session_time,
-                    origin="audio",
-                    position=self._played(session_time, note.pitch, velocity),
-                )
-                self.stats.notes += 1
-                self.stats.informed_notes += note.informed
             for end in heard.note_ends:
-                if self.sessions.current is None:
-                    continue
-                self._take.note_off(self.sessions.session_time(end.time), end.pitch)
-                self._emit(
-                    NoteOff,
-                    pitch=end.pitch,
-                    session_time=self.sessions.session_time(end.time),
-                    origin="audio",
-                )
+                if self.sessions.current is not None:
+                    self._heard_ending(end)
+            for note in heard.notes:
+                self._heard_note(note)
             if listener is not None and heard.notes:  # the player moved on: what comes next?
                 listener.expect(self._live.expected_next() if self._live else ())
+
+    def _heard_note(self, note: HeardNote) -> None:
+        self._activity(note.time, is_note=True)
+        session_time = self.sessions.session_time(note.time)
+        velocity = max(1, note.velocity)
+        self._emit(
+            NoteOn,
+            pitch=note.pitch,
+            velocity=velocity,
+            session_time=session_time,
+            origin="audio",
+            position=self._played(session_time, note.pitch, velocity),
+        )
+        self.stats.notes += 1
+        self.stats.informed_notes += note.informed
+
+    def _heard_ending(self, end: HeardNote) -> None:
+        session_time = self.sessions.session_time(end.time)
+        self._take.note_off(session_time, end.pitch)
+        self._emit(NoteOff, pitch=end.pitch, session_time=session_time, origin="audio")
 
     # ---------------------------------------------------------------- sessions and output
 

@@ -201,7 +201,7 @@ def test_the_score_tells_the_microphone_what_to_listen_for(tmp_path: Path) -> No
     truth = [(m.note, t) for m, t in _timed_note_ons(tmp_path / "wrong.mid")]
     wav = render(tmp_path / "wrong.mid", tmp_path / "clip.wav")
 
-    blind, _ = _heard_notes(wav, tmp_path, None)
+    blind, blind_bridge = _heard_notes(wav, tmp_path, None)
     informed, bridge = _heard_notes(wav, tmp_path, SCORES)
 
     assert bridge.stats.informed_notes > len(truth) / 3
@@ -224,3 +224,19 @@ def test_the_score_tells_the_microphone_what_to_listen_for(tmp_path: Path) -> No
     )
     assert analysis["piece"] == "Schubert_D783_no15"
     assert analysis["wrong_pitch"] + analysis["extra"] >= 3
+    for run in (blind_bridge, bridge):
+        _assert_each_note_ends_once(run)
+
+
+def _assert_each_note_ends_once(bridge: Bridge) -> None:
+    """On the wire every heard note-on is ended by one note-off before its key sounds again
+    (the page draws a note until its end)."""
+    sounding: set[int] = set()
+    for item in bridge.outbox.pending(limit=10_000):
+        event = json.loads(item.payload)
+        if event["kind"] == "note_on":
+            assert event["pitch"] not in sounding, f"struck again unended: {event}"
+            sounding.add(event["pitch"])
+        elif event["kind"] == "note_off":
+            assert event["pitch"] in sounding, f"an ending without its note: {event}"
+            sounding.remove(event["pitch"])
