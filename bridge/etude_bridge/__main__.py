@@ -100,7 +100,9 @@ def open_sources(config: BridgeConfig) -> tuple[MidiSource | None, AudioSource |
     elif config.midi_port:
         midi = MidiPortSource(config.midi_port)
     if config.audio_file:
-        audio = AudioFileSource(config.audio_file, config.replay_speed)
+        audio = AudioFileSource(
+            config.audio_file, config.replay_speed, loop=bool(config.replay_loop)
+        )
     elif config.audio_device:
         audio = MicrophoneSource(config.audio_device)
     if config.score_library is not None and not config.score_library.is_dir():

@@ -159,6 +159,9 @@ class Bridge:
                 self.on_heard(heard, listener)
             if window is not None:
                 self.on_audio_window(window)
+            if chunk.end_of_take:  # a replayed file's pass: one take
+                with self._lock:
+                    self._end_session("source_ended")
 
     # ---------------------------------------------------------------- MIDI
 

@@ -76,12 +76,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="page port (another if busy)")
     parser.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     parser.add_argument("--midi-file", type=Path, default=DEFAULT_PERFORMANCE)
+    parser.add_argument(
+        "--audio-file",
+        type=Path,
+        help="replay a recording (WAV/FLAC/OGG) of an acoustic piano instead, as if from a "
+        "microphone: the notes are heard by the engine, checked against the score once "
+        "the piece is named",
+    )
     parser.add_argument("--speed", type=float, default=1.0, help="replay speed, 1 = real time")
     parser.add_argument("--exit-after", type=float, help="stop after this many seconds")
     args = parser.parse_args(argv)
-    if not args.midi_file.exists():
+    if args.audio_file is not None and not args.audio_file.is_file():
+        print(f"etude demo: {args.audio_file}: no such audio file", file=sys.stderr)
+        return 2
+    if args.audio_file is None and not args.midi_file.exists():
         print(f"etude demo: {args.midi_file}: no such MIDI file", file=sys.stderr)
         return 2
+    source = (
+        ["--audio-file", str(args.audio_file.resolve())]
+        if args.audio_file is not None
+        else ["--midi-file", str(args.midi_file)]
+    )
 
     data = args.data_dir.resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -125,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 "bridge",
                 "--device-id",
                 "demo-piano",
-                "--midi-file",
-                str(args.midi_file),
+                *source,
                 "--speed",
                 str(args.speed),
                 "--loop",

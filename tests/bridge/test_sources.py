@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 
 import mido
+import numpy as np
 import pytest
+import soundfile
 
-from etude_bridge.sources import MidiFileSource, MidiPortSource, SourceError
+from etude_bridge.sources import AudioFileSource, MidiFileSource, MidiPortSource, SourceError
 from etude_bridge.sources import midi as midi_module
 from support.etude import count_note_ons, performance
 
@@ -74,3 +76,20 @@ def test_missing_port_lists_the_ports_there_are(monkeypatch: pytest.MonkeyPatch)
     message = str(caught.value)
     assert "'Digital Piano:0'" in message and "'Thru'" in message and "\n" not in message
     assert MidiPortSource("digital").resolve() == "Digital Piano:0"
+
+
+def test_a_looped_recording_marks_each_pass_and_keeps_one_clock(tmp_path: Path) -> None:
+    wav = tmp_path / "take.wav"
+    soundfile.write(wav, np.linspace(-0.5, 0.5, 1000, dtype=np.float32), 8000)
+    stop = threading.Event()
+    chunks = []
+    for chunk in AudioFileSource(wav, speed=0, chunk=256, loop=True).chunks(stop):
+        chunks.append(chunk)
+        if len(chunks) == 12:
+            stop.set()
+    assert [c.end_of_take for c in chunks] == [False, False, False, True] * 3
+    assert [len(c.samples) for c in chunks[:4]] == [256, 256, 256, 232]
+    starts = [round(c.time * 8000) for c in chunks]
+    assert starts == [0, 256, 512, 768, 1000, 1256, 1512, 1768, 2000, 2256, 2512, 2768]
+    once = list(AudioFileSource(wav, speed=0, chunk=256).chunks(threading.Event()))
+    assert [c.end_of_take for c in once] == [False, False, False, True]

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from support.audio import excerpt, render
+from support.etude import performance
+
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
+def _start_demo(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """Starts `etude demo` at 10× speed; returns it, the page's address and its output."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -31,6 +35,7 @@ def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
             "10",
             "--data-dir",
             str(tmp_path / "demo"),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -38,15 +43,25 @@ def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     output: list[str] = []
-    address = None
     deadline = time.monotonic() + 90
-    while address is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         line = proc.stdout.readline()
         assert line, "demo exited early:\n" + "".join(output)
         output.append(line)
         if match := re.search(r"Open (http://127\.0\.0\.1:\d+/)", line):
-            address = match.group(1)
-    assert address, "no address printed:\n" + "".join(output)
+            return proc, match.group(1), output
+    proc.kill()
+    raise AssertionError("no address printed:\n" + "".join(output))
+
+
+def _get(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return json.loads(reply.read())["data"]
+
+
+def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
+    proc, address, output = _start_demo(tmp_path)
+    deadline = time.monotonic() + 90
     try:
         last_seq = 0
         while time.monotonic() < deadline and last_seq < 200:
@@ -71,3 +86,38 @@ def test_demo_runs_and_stops_cleanly(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "etude demo: stopped" in rest
     assert "Traceback" not in "".join(output) + rest
+
+
+def test_demo_replays_a_recording_of_an_acoustic_piano(tmp_path: Path) -> None:
+    """`etude demo --audio-file`: the notes come from the engine listening, the piece is named
+    from them and each pass of the recording is one take, assessed."""
+    excerpt(performance("Chopin_op10_no3_p01"), 25.0, tmp_path / "take.mid")
+    wav = render(tmp_path / "take.mid", tmp_path / "take.wav")
+    proc, address, output = _start_demo(tmp_path, "--audio-file", str(wav))
+    sessions: list[dict[str, object]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not any(s["analysed"] for s in sessions):
+            sessions = _get(address + "api/v1/devices/demo-piano/sessions")  # type: ignore[assignment]
+            time.sleep(0.5)
+        taken = next(s for s in sessions if s["analysed"])
+        notes = _get(f"{address}api/v1/sessions/{taken['id']}/notes")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    assert taken["piece_name"] == "Chopin_op10_no3", sessions
+    assert taken["source"] == "audio-file:take.wav"  # no MIDI: every note was heard
+    assert isinstance(notes, list) and sum(n["on"] for n in notes) > 100
+    assert proc.returncode == 0, "".join(output) + rest
+    assert "Traceback" not in "".join(output) + rest
+
+
+def test_demo_refuses_a_missing_recording(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "etude_cli", "demo", "--audio-file", str(tmp_path / "no.wav")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "no.wav: no such audio file" in done.stderr

@@ -24,14 +24,19 @@ def _mono(block: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float32]]:
 
 
 class AudioFileSource:
-    """Replays a sound file (WAV/FLAC/OGG via soundfile) in chunks at ``speed`` × real time."""
+    """Replays a sound file (WAV/FLAC/OGG via soundfile) in chunks at ``speed`` × real time
+    (``speed=0``: as fast as it goes); with ``loop``, again and again, each pass following
+    the last on the same clock."""
 
-    def __init__(self, path: Path, speed: float = 1.0, chunk: int = CHUNK) -> None:
+    def __init__(
+        self, path: Path, speed: float = 1.0, chunk: int = CHUNK, *, loop: bool = False
+    ) -> None:
         import soundfile
 
         self.path = Path(path)
         self.speed = speed
         self.chunk = chunk
+        self.loop = loop
         try:
             info = soundfile.info(str(self.path))
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError
@@ -44,17 +49,23 @@ class AudioFileSource:
 
         wall_start = time.monotonic()
         done = 0
-        with soundfile.SoundFile(str(self.path)) as f:
-            for block in f.blocks(blocksize=self.chunk, dtype="float32", always_2d=True):
-                if stop.is_set():
-                    return
-                t = done / self.sample_rate
-                if self.speed > 0:
-                    delay = wall_start + t / self.speed - time.monotonic()
-                    if delay > 0:
-                        stop.wait(delay)
-                yield AudioChunk(t, _mono(block), self.sample_rate)
-                done += len(block)
+        while not stop.is_set():
+            with soundfile.SoundFile(str(self.path)) as f:
+                frames = f.frames
+                blocks = f.blocks(blocksize=self.chunk, dtype="float32", always_2d=True)
+                for k, block in enumerate(blocks):
+                    if stop.is_set():
+                        return
+                    t = done / self.sample_rate
+                    if self.speed > 0:
+                        delay = wall_start + t / self.speed - time.monotonic()
+                        if delay > 0:
+                            stop.wait(delay)
+                    last = (k + 1) * self.chunk >= frames
+                    yield AudioChunk(t, _mono(block), self.sample_rate, end_of_take=last)
+                    done += len(block)
+            if not self.loop or frames == 0:
+                return
 
 
 class MicrophoneSource:

@@ -31,9 +31,13 @@ class TimedMessage:
 
 @dataclass(frozen=True)
 class AudioChunk:
+    """Samples from ``time`` seconds on the source's clock; ``end_of_take`` marks the last
+    chunk of a replayed file's pass."""
+
     time: float  # source time of the first sample, seconds
     samples: npt.NDArray[np.float32]  # mono
     sample_rate: int
+    end_of_take: bool = False
 
 
 class MidiSource(Protocol):
