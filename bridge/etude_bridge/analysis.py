@@ -50,6 +50,7 @@ class HeardNote:
     time: float  # stream time, seconds
     velocity: int = 0
     informed: bool = False
+    confidence: float = 1.0  # 0.5: just heard
 
 
 @dataclass
@@ -160,7 +161,8 @@ class Listener:
         for note in figures.notes:
             blind_at.setdefault(note.onset, {})[note.pitch] = note
             if note.onset not in checks:
-                out.append((HeardNote(note.pitch, note.onset, note.velocity), note.onset, True))
+                heard = HeardNote(note.pitch, note.onset, note.velocity, False, note.confidence)
+                out.append((heard, note.onset, True))
         for time, onset_checks in checks.items():
             blind = blind_at.get(time, {})
             fallback = velocity_at.get(time) or (
@@ -170,6 +172,7 @@ class Listener:
             )
             expected = {check.pitch for check in onset_checks}
             sounded = {check.pitch for check in onset_checks if check.sounded}
+            confidence = {check.pitch: check.confidence for check in onset_checks}
             silent = expected - sounded
             unexpected = {
                 pitch
@@ -184,9 +187,11 @@ class Listener:
             for pitch in sorted(sounded):
                 velocity = blind[pitch].velocity if pitch in blind else fallback
                 engine_onset = time if pitch in blind else None
-                out.append((HeardNote(pitch, time, velocity, informed=True), engine_onset, mated))
+                note = HeardNote(pitch, time, velocity, informed=True, confidence=confidence[pitch])
+                out.append((note, engine_onset, mated))
             out.extend(
-                (HeardNote(p, time, blind[p].velocity), time, True) for p in sorted(unexpected)
+                (HeardNote(p, time, blind[p].velocity, False, blind[p].confidence), time, True)
+                for p in sorted(unexpected)
             )
         out.sort(key=lambda item: (item[0].time, item[0].pitch))
         return out

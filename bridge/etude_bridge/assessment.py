@@ -163,14 +163,21 @@ class SessionAssessor:
         return ScoreGroups.of(score.onset_q, score.pitch)
 
     def analyse(
-        self, take: TakeRecorder, recognition: Recognition | None = None
+        self,
+        take: TakeRecorder,
+        recognition: Recognition | None = None,
+        *,
+        evidence: TakeRecorder | None = None,
     ) -> dict[str, Any] | None:
         """The fields of a session_analysis event for `take`, or None when it is too short.
 
-        `recognition`: the piece already named while the session was played, if any."""
+        `recognition`: the piece already named while the session was played, if any;
+        `evidence`: the notes to name it from otherwise (default: the whole take)."""
         if len(take) < MIN_NOTES:
             return None
-        recognition = recognition or self.recognise(take, finished=True)
+        recognition = recognition or self.recognise(
+            take if evidence is None else evidence, finished=True
+        )
         perf = _performance(take)
         if recognition is not None:
             return self._assessed(perf, recognition)

@@ -160,3 +160,41 @@ def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_p
     # The analysis at the end names the same piece, without looking it up again.
     analysis = next(e for e in events if isinstance(e, SessionAnalysis))
     assert analysis.score == named.score and analysis.overall_score is not None
+
+
+def _heard_with_doubtful_partials(
+    bridge: Bridge, take: TakeRecorder, partial_confidence: float
+) -> None:
+    """Feeds the bridge, as its microphone path does, the take's notes (heard surely) with
+    a doubtful octave-and-a-fifth 'partial' beside each of them, as blind transcription
+    takes partials for notes."""
+    from etude_bridge.analysis import Heard, HeardNote
+
+    for pitch, onset, velocity in zip(take.pitch, take.onset, take.velocity, strict=True):
+        notes = [HeardNote(pitch, onset, velocity, confidence=0.95)]
+        if pitch + 19 <= 108:
+            notes.append(HeardNote(pitch + 19, onset, 30, confidence=partial_confidence))
+        bridge.on_heard(Heard(notes=notes))
+    bridge.finish_analyses()
+
+
+@pytest.mark.parametrize("partial_confidence", [0.6, 0.95])
+def test_heard_notes_the_engine_doubts_do_not_hide_the_piece(
+    library: Path, tmp_path: Path, partial_confidence: float
+) -> None:
+    outbox = Outbox(tmp_path / "outbox.db")
+    bridge = Bridge(
+        device_id="room-mic",
+        topics=Topics(),
+        outbox=outbox,
+        mqtt=None,
+        assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
+    )
+    bridge._warmed_up.result()
+    take = recorded(VIENNA / "midi" / "Mozart_K331_1st-mov_p01.mid", count=120)
+    _heard_with_doubtful_partials(bridge, take, partial_confidence)
+    named = [e for e in outbox_events(outbox) if isinstance(e, PieceRecognised)]
+    if partial_confidence < 0.8:  # doubted: the piece is named from the sure notes alone
+        assert [e.score for e in named] == ["Mozart_K331_1st-mov.musicxml"]
+    else:  # the same partials taken as sure notes hide it: what the check above guards
+        assert named == []
