@@ -17,8 +17,8 @@ bench renders and caches them), FluidR3_GM only, in the bench's four FluidR3 con
 the chord plus a wrong pitch 1–2 semitones from its lowest note (the bench's protocol), and,
 as more negatives, every other pitch 1–2 semitones from its lowest or highest note and two
 random pitches at least 3 semitones from every chord note, within an octave of the chord
-(omissions; each judged with the chord). TimGM6mb and the 8 test performances stay unseen. The note model's
-logits are computed in numpy (note_features.py and the weights of note_weights.rs).
+(omissions; each judged with the chord). TimGM6mb and the 8 test performances stay unseen.
+The note model's logits are computed in numpy (note_features.py and note_weights.rs).
 
 Needs the bench-audio venv (scikit-learn, mido, soundfile) and the bench's renders (made by
 running bench/audio_eval.py --tuning once).

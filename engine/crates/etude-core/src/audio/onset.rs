@@ -632,6 +632,7 @@ pub(crate) fn lane_sum(xs: &[f32]) -> f32 {
 /// 3e-7 (`f32::ln_1p` is a libm call per value, the onset detector's
 /// largest cost before).
 #[inline]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients as published
 pub(crate) fn ln_1p_fast(x: f32) -> f32 {
     const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
     let y = 1.0 + x;
