@@ -107,7 +107,8 @@ pub struct StreamingAnalyser {
     pitch: Option<PitchTracker>,
     notes: Option<NoteTracker>,
     expected: Option<Vec<u8>>,
-    hop_energy: f64,
+    /// Energy of the current loudness hop, by sample position modulo 4.
+    hop_energy: [f64; 4],
     samples_seen: u64,
     scratch: Vec<Onset>,
     /// The onsets given to the note tracker (`scratch` less those too close).
@@ -158,7 +159,7 @@ impl StreamingAnalyser {
             pitch,
             notes,
             expected: None,
-            hop_energy: 0.0,
+            hop_energy: [0.0; 4],
             samples_seen: 0,
             scratch: Vec::new(),
             note_onsets: Vec::new(),
@@ -228,19 +229,35 @@ impl StreamingAnalyser {
             }
             figures.onsets.extend_from_slice(&self.scratch);
 
-            // Sample by sample, so the sum is the same whatever the pieces.
-            for &x in piece {
-                self.hop_energy += f64::from(x) * f64::from(x);
+            // Each sample into the lane of its position modulo 4, so that
+            // the sum is the same whatever the pieces (and vectorises).
+            let mut lane = (self.samples_seen % 4) as usize;
+            let mut body = piece;
+            while lane != 0 && !body.is_empty() {
+                self.hop_energy[lane] += f64::from(body[0]) * f64::from(body[0]);
+                body = &body[1..];
+                lane = (lane + 1) % 4;
+            }
+            let mut quads = body.chunks_exact(4);
+            for q in &mut quads {
+                for (e, &x) in self.hop_energy.iter_mut().zip(q) {
+                    *e += f64::from(x) * f64::from(x);
+                }
+            }
+            for (e, &x) in self.hop_energy.iter_mut().zip(quads.remainder()) {
+                *e += f64::from(x) * f64::from(x);
             }
             self.samples_seen += take as u64;
             if self.samples_seen % lhop == 0 {
                 let start = self.samples_seen - lhop;
+                let e = &self.hop_energy;
+                let energy = (e[0] + e[1]) + (e[2] + e[3]);
                 figures.loudness.push(LoudnessFrame {
                     sample: start,
                     time: (start as f64 + lhop as f64 / 2.0) / sr,
-                    rms_dbfs: amplitude_to_dbfs((self.hop_energy / lhop as f64).sqrt()),
+                    rms_dbfs: amplitude_to_dbfs((energy / lhop as f64).sqrt()),
                 });
-                self.hop_energy = 0.0;
+                self.hop_energy = [0.0; 4];
             }
         }
         Ok(figures)
@@ -284,7 +301,7 @@ impl StreamingAnalyser {
             n.reset();
         }
         self.expected = None;
-        self.hop_energy = 0.0;
+        self.hop_energy = [0.0; 4];
         self.samples_seen = 0;
         self.last_note_onset = None;
     }

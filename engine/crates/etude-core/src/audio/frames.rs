@@ -98,10 +98,16 @@ impl SampleRing {
         // Only the last `cap` samples can matter.
         let skip = samples.len().saturating_sub(cap);
         self.end += skip as u64;
-        for &x in &samples[skip..] {
+        let mut rest = &samples[skip..];
+        // At most two contiguous copies: up to the buffer's end, then from
+        // its start (one division per call, not per sample).
+        while !rest.is_empty() {
             let slot = (self.end % cap as u64) as usize;
-            self.buf[slot] = x;
-            self.end += 1;
+            let take = (cap - slot).min(rest.len());
+            let (head, tail) = rest.split_at(take);
+            self.buf[slot..slot + take].copy_from_slice(head);
+            self.end += take as u64;
+            rest = tail;
         }
     }
 
@@ -112,14 +118,26 @@ impl SampleRing {
     pub(crate) fn copy_to(&self, start: i64, out: &mut [f32]) {
         let cap = self.buf.len() as i64;
         let end = i64::try_from(self.end).unwrap_or(i64::MAX);
-        let oldest = end - cap;
-        for (i, y) in out.iter_mut().enumerate() {
-            let pos = start + i as i64;
-            *y = if pos < 0 || pos < oldest || pos >= end {
-                0.0
-            } else {
-                self.buf[pos.rem_euclid(cap) as usize]
-            };
+        let oldest = (end - cap).max(0);
+        let len = out.len() as i64;
+        // The held part of the request, `lo..hi` (absolute positions).
+        let lo = start.clamp(oldest, end);
+        let hi = (start + len).clamp(lo, end);
+        // Both offsets lie in 0..=len.
+        let head = (lo - start).clamp(0, len) as usize;
+        let held = (hi - lo) as usize;
+        out[..head].fill(0.0);
+        out[head + held..].fill(0.0);
+        let mut pos = lo;
+        let mut dst = &mut out[head..head + held];
+        // At most two contiguous copies (the ring wraps once).
+        while !dst.is_empty() {
+            let slot = pos.rem_euclid(cap) as usize;
+            let take = (self.buf.len() - slot).min(dst.len());
+            let (now, later) = dst.split_at_mut(take);
+            now.copy_from_slice(&self.buf[slot..slot + take]);
+            pos += take as i64;
+            dst = later;
         }
     }
 }
@@ -166,6 +184,43 @@ mod tests {
         let mut out = [0.0; 4];
         r.copy_to(12, &mut out);
         assert_eq!(out, [7.0; 4]);
+    }
+
+    #[test]
+    fn ring_copies_equal_sample_by_sample_reads() {
+        // Against a plain record of the stream, for pushes and reads of every
+        // size around the capacity (wrapping, partly held, not yet held).
+        let cap = 7;
+        let mut r = SampleRing::new(cap);
+        let mut all: Vec<f32> = Vec::new();
+        let mut next = 1.0f32;
+        for push in [1usize, 3, 7, 2, 9, 5, 14, 1, 6] {
+            let piece: Vec<f32> = (0..push)
+                .map(|_| {
+                    next += 1.0;
+                    next
+                })
+                .collect();
+            r.push(&piece);
+            all.extend(&piece);
+            let end = all.len() as i64;
+            for start in -3..end + 3 {
+                for len in 0..=cap + 3 {
+                    let mut out = vec![-1.0f32; len];
+                    r.copy_to(start, &mut out);
+                    let want: Vec<f32> = (start..start + len as i64)
+                        .map(|p| {
+                            if p < 0 || p < end - cap as i64 || p >= end {
+                                0.0
+                            } else {
+                                all[p as usize]
+                            }
+                        })
+                        .collect();
+                    assert_eq!(out, want, "start {start}, len {len}, end {end}");
+                }
+            }
+        }
     }
 
     #[test]

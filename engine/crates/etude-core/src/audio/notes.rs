@@ -41,10 +41,12 @@
 //!
 //! The score-informed check reports, for each expected pitch, whether it
 //! sounded and a confidence that is 0.5 at the decision threshold: learned
-//! model, whether its probability reaches `expected_threshold` (lower than
-//! `note_threshold`: the score makes the pitch likely) unless a semitone
-//! neighbour is a note twice as probable, confidence the odds ratio to the
-//! threshold; harmonic sum, step 3 with the expected pitches'
+//! model, a logistic regression on the note model's logits (the pitch's
+//! own, and by how much its ±1 and ±2 semitone neighbours' and the other
+//! expected pitches' within 2 semitones exceed it; trained by
+//! `engine/tools/train_check_model.py`) whose probability must reach
+//! `expected_threshold`, confidence the odds ratio to that threshold;
+//! harmonic sum, step 3 with the expected pitches'
 //! thresholds lowered by `prior`, confidence `s / (s + threshold)`.
 //!
 //! Notes of an onset are reported when its *after* frame is complete:
@@ -52,6 +54,7 @@
 
 use std::collections::VecDeque;
 
+use super::check_weights::{BIAS as CHECK_BIAS, LOGIT_CLIP, WEIGHTS as CHECK_WEIGHTS};
 use super::frames::{midi_to_hz, SampleRing, Spectrum};
 use super::levels::amplitude_to_dbfs;
 use super::note_model::{NoteNet, PITCHES};
@@ -87,7 +90,9 @@ pub struct NoteConfig {
     /// loudest note (fainter ones are mostly partials read as notes).
     pub chord_range_db: f64,
     /// Learned model, score-informed check: an expected pitch sounded when
-    /// its probability reaches this.
+    /// the check model's probability (see
+    /// [`check_weights`](super::check_weights)) reaches this; 0.5 is the
+    /// trained decision.
     pub expected_threshold: f64,
     /// Spectrum frame, samples (even, `MIN_FRAME_SIZE..=MAX_FRAME_SIZE`).
     pub frame_size: usize,
@@ -146,7 +151,7 @@ impl NoteConfig {
         Self {
             method: NoteMethod::Learned,
             note_threshold: 0.5,
-            expected_threshold: 0.05,
+            expected_threshold: 0.5,
             chord_range_db: 24.0,
             frame_size,
             // 1024 samples is 23 ms at 44.1 kHz: past the attack, even for the
@@ -532,20 +537,44 @@ impl NoteModel {
             .map_or(0.0, |&q| f64::from(q))
     }
 
-    /// The probability an expected pitch index `i` must reach:
-    /// `expected_threshold`, or half a semitone neighbour's when that one is
-    /// a note (≥ 0.5): a pitch half as probable as its neighbour is most
-    /// likely the neighbour's leakage (or a wrong note a semitone away was
-    /// played), and the score's expectation must not confirm it.
-    fn expected_threshold(&self, i: usize) -> f64 {
-        let neighbour = |j: Option<usize>| j.map_or(0.0, |j| self.probability(j));
-        let n = neighbour(i.checked_sub(1)).max(neighbour(Some(i + 1)));
-        let t = self.config.expected_threshold;
-        if n >= 0.5 {
-            t.max(n / 2.0)
-        } else {
-            t
+    /// The learned model's logit of the configured pitch index `i`
+    /// (`i` may lie outside the range), clipped to ±[`LOGIT_CLIP`]: the
+    /// clip's low end outside the piano's keys.
+    fn logit(&self, i: Option<usize>) -> f64 {
+        let Some(i) = i.filter(|&i| i < self.salience.len()) else {
+            return -LOGIT_CLIP;
+        };
+        let q = self.probability(i);
+        if q <= 0.0 {
+            return -LOGIT_CLIP;
         }
+        (q / (1.0 - q)).ln().clamp(-LOGIT_CLIP, LOGIT_CLIP)
+    }
+
+    /// The check model's logit that expected pitch index `i` sounded, among
+    /// the `expected` indices (see [`check_weights`](super::check_weights)):
+    /// its own logit and by how much (0 if not) it is exceeded by its ±1 and
+    /// ±2 semitone neighbours' largest, and by the largest of the other
+    /// expected pitches within 2 semitones (a pitch the
+    /// score expects beside one that clearly sounded is most likely that
+    /// one's leakage, or a wrong note played in its place).
+    fn check_logit(&self, i: usize, expected: &[usize]) -> f64 {
+        let z = |j: Option<usize>| self.logit(j);
+        let own = z(Some(i));
+        let over = |other: f64| (other - own).max(0.0);
+        let near = |d: usize| over(z(i.checked_sub(d)).max(z(Some(i + d))));
+        let others = expected
+            .iter()
+            .filter(|&&e| e != i && e.abs_diff(i) <= 2)
+            .map(|&e| z(Some(e)))
+            .fold(-LOGIT_CLIP, f64::max);
+        let inputs = [own, near(1), near(2), over(others)];
+        inputs
+            .iter()
+            .zip(&CHECK_WEIGHTS)
+            .map(|(x, w)| x * w)
+            .sum::<f64>()
+            + CHECK_BIAS
     }
 
     /// Learned model: every pitch whose probability reaches the threshold,
@@ -571,12 +600,16 @@ impl NoteModel {
             .collect();
         let loudest = found.iter().map(|f| f.level_dbfs).fold(f64::MIN, f64::max);
         found.retain(|f| f.level_dbfs >= loudest - cfg.chord_range_db);
+        let indices: Vec<usize> = expected
+            .iter()
+            .map(|&p| usize::from(p - cfg.lowest_pitch))
+            .collect();
         let checks = expected
             .iter()
-            .map(|&p| {
-                let i = usize::from(p - cfg.lowest_pitch);
-                let q = self.probability(i);
-                let threshold = self.expected_threshold(i);
+            .zip(&indices)
+            .map(|(&p, &i)| {
+                let q = 1.0 / (1.0 + (-self.check_logit(i, &indices)).exp());
+                let threshold = cfg.expected_threshold;
                 let level = (q >= threshold).then(|| {
                     found
                         .iter()
@@ -1141,6 +1174,21 @@ mod tests {
             err,
             EngineError::BadParameter { name: "time", .. }
         ));
+    }
+
+    #[test]
+    fn check_doubts_a_pitch_beside_an_expected_one_that_sounded() {
+        let x = piano(&[(0.5, &[48, 60], 0.1)], 1.5);
+        let config = NoteConfig::for_rate(SR);
+        let checks = check_pitches(&x, SR, 0.5, &[48, 60, 59, 61, 62], config).unwrap();
+        let said: Vec<bool> = checks.iter().map(|c| c.sounded).collect();
+        assert_eq!(said, [true, true, false, false, false], "{checks:?}");
+        // The same wrong pitch, expected alone and beside the played one: the
+        // played one's presence lowers its confidence.
+        let alone = check_pitches(&x, SR, 0.5, &[61], config).unwrap()[0];
+        let beside = check_pitches(&x, SR, 0.5, &[60, 61], config).unwrap()[1];
+        assert!(beside.confidence < alone.confidence, "{alone:?} {beside:?}");
+        assert!(!beside.sounded);
     }
 
     #[test]

@@ -510,11 +510,10 @@ impl OnsetDetector {
             return 0.0;
         }
         let bins = self.log_mag.len();
-        let mut total = 0.0f32;
         for (m, c) in self.log_mag.iter_mut().zip(&self.spectrum) {
             *m = (c.re * c.re + c.im * c.im).sqrt();
-            total += *m;
         }
+        let total = lane_sum(&self.log_mag);
         let first = self.frames == 0;
         self.level = (total / bins as f32)
             .max(self.level * self.level_decay)
@@ -527,7 +526,7 @@ impl OnsetDetector {
         let kept = (used + 1).min(bins);
         self.update_floor(kept, first);
         for (m, &f) in self.log_mag[..kept].iter_mut().zip(&self.floor[..kept]) {
-            *m = (*m / (base + gate * f)).ln_1p();
+            *m = ln_1p_fast(*m / (base + gate * f));
         }
         // Flux against the max-filtered spectrum LAG frames back, then store
         // this frame's max-filtered spectrum in its place.
@@ -608,6 +607,57 @@ impl OnsetDetector {
             strength: flux,
         })
     }
+}
+
+/// Sum of `xs` in eight interleaved lanes (so that it vectorises; the
+/// order is fixed, so the result is the same on every call).
+pub(crate) fn lane_sum(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for &x in chunks.remainder() {
+        total += x;
+    }
+    total
+}
+
+/// `ln(1 + x)` for `x ≥ 0` (finite), branch-free so that loops over it
+/// vectorise: Cephes' `logf` polynomial on `1 + x`, absolute error under
+/// 3e-7 (`f32::ln_1p` is a libm call per value, the onset detector's
+/// largest cost before).
+#[inline]
+#[allow(clippy::excessive_precision)] // Cephes' coefficients as published
+pub(crate) fn ln_1p_fast(x: f32) -> f32 {
+    const SQRT_HALF: f32 = std::f32::consts::FRAC_1_SQRT_2;
+    let y = 1.0 + x;
+    let bits = y.to_bits();
+    // y ≥ 1: a normal, positive float. Mantissa in [0.5, 1), exponent e.
+    let mut e = ((bits >> 23) & 0xff) as i32 - 126;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
+    let small = m < SQRT_HALF;
+    e -= i32::from(small);
+    let m = if small { m + m - 1.0 } else { m - 1.0 };
+    let z = m * m;
+    let mut p = 7.037_683_6e-2_f32;
+    p = p * m - 1.151_461_03e-1;
+    p = p * m + 1.167_699_87e-1;
+    p = p * m - 1.242_014_08e-1;
+    p = p * m + 1.424_932_28e-1;
+    p = p * m - 1.666_805_77e-1;
+    p = p * m + 2.000_071_48e-1;
+    p = p * m - 2.499_999_4e-1;
+    p = p * m + 3.333_333_1e-1;
+    let ef = e as f32;
+    let mut r = m * z * p;
+    r += -2.121_944_4e-4 * ef;
+    r -= 0.5 * z;
+    (m + r) + 0.693_359_375 * ef
 }
 
 /// Onsets of a whole buffer: the same as streaming it through a fresh
@@ -930,6 +980,28 @@ pub(crate) mod tests {
         let signal = bursts(SR, 1.4, &truth, &[440.0, 660.0, 220.0]);
         let onsets = detect_onsets(&signal, SR, OnsetConfig::default()).unwrap();
         assert_matches(&onsets, &truth, 512);
+    }
+
+    #[test]
+    fn fast_ln_1p_is_accurate() {
+        let mut worst = 0.0f64;
+        let mut x = 0.0f32;
+        while x < 1e6 {
+            let err = (f64::from(ln_1p_fast(x)) - f64::from(x).ln_1p()).abs();
+            worst = worst.max(err / f64::from(x).ln_1p().max(1.0));
+            x = if x < 1e-6 { x + 1e-8 } else { x * 1.001 + 1e-7 };
+        }
+        assert!(worst < 3e-7, "{worst}");
+        assert_eq!(ln_1p_fast(0.0), 0.0);
+    }
+
+    #[test]
+    fn lane_sum_is_the_sum() {
+        let xs: Vec<f32> = (0..515).map(|i| (i % 7) as f32 * 0.25).collect();
+        let exact: f64 = xs.iter().map(|&x| f64::from(x)).sum();
+        assert!((f64::from(lane_sum(&xs)) - exact).abs() < 1e-3);
+        assert_eq!(lane_sum(&[]), 0.0);
+        assert_eq!(lane_sum(&[1.5, 2.0]), 3.5);
     }
 
     #[test]
