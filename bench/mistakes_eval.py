@@ -195,11 +195,11 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
 
     f = ScoreFollower(sd.model)
     note = [-1] * len(items)
-    pos = [-1.0] * len(items)
+    pos: list[float | None] = [None] * len(items)
     for k, it in enumerate(items):
         s = f.push(it.pitch, it.t + it.shift, it.vel)
         note[k] = -1 if s.score_note is None else s.score_note
-        pos[k] = -1.0 if s.score_q is None else s.score_q
+        pos[k] = s.score_q
         for j, n in s.revised:
             note[j] = n
             pos[j] = float(sd.onset_q[n])
@@ -208,9 +208,10 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     labels = ["match" if n >= 0 else "extra" for n in note]
     taken: set[int] = set()
     for k, it in enumerate(items):
-        if note[k] >= 0 or pos[k] < 0:
+        q = pos[k]
+        if note[k] >= 0 or q is None:  # (a pickup's positions are below 0)
             continue
-        g = int(np.searchsorted(onsets, pos[k] - 1e-9))
+        g = int(np.searchsorted(onsets, q - 1e-9))
         window = onsets[g : g + 2]
         cand = [
             i
