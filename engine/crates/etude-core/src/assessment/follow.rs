@@ -198,8 +198,9 @@ pub struct Follower {
     recent: VecDeque<Recent>,
     /// Index of the first note of the current pass.
     pass_start: usize,
-    /// The current group when each of the last `BEFORE_JUMPS` jumps was made.
-    before_jumps: VecDeque<usize>,
+    /// The current group when each of the last `BEFORE_JUMPS` jumps was
+    /// made, and the index of the note it was made on.
+    before_jumps: VecDeque<(usize, usize)>,
     count: usize,
     last_t: f64,
     /// Where the previous note was played, if it was extra (`played_at`).
@@ -228,7 +229,8 @@ const GRACE_ROLL: f64 = 2.0;
 /// A jump more than this many bars ahead, or back, is far.
 const FAR_AHEAD_BARS: i32 = 1;
 const FAR_BACK_BARS: i32 = 4;
-/// Positions before jumps that a jump back to is not far.
+/// Positions before jumps that a jump back to is not far (jumps made
+/// within the last `RECENT` notes).
 const BEFORE_JUMPS: usize = 4;
 /// Cost of going past a group where extra notes were played.
 const PLAYED_SKIP: f64 = 0.3;
@@ -775,13 +777,18 @@ impl Follower {
             // it: it must explain one note more.
             // The positions before the last jumps are as plausible as the
             // current one (a jump may have gone into the wrong copy of a
-            // repeated passage, and the next from there).
+            // repeated passage, and the next from there) — while the jump
+            // is recent: the copies part within a few bars.
             let far_from = |c: usize| {
                 let bars = self.bar_of(g) - self.bar_of(c);
                 !(-FAR_BACK_BARS..=FAR_AHEAD_BARS).contains(&bars)
             };
             let far = self.current.is_some_and(far_from)
-                && self.before_jumps.iter().all(|&p| far_from(p));
+                && self
+                    .before_jumps
+                    .iter()
+                    .filter(|&&(_, i)| self.count - i <= RECENT)
+                    .all(|&(p, _)| far_from(p));
             let margin = if far { 3 } else { 2 };
             if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
                 continue;
@@ -953,7 +960,7 @@ impl Follower {
             self.history.push((groups[h].q, t));
         }
         if let Some(c) = self.current {
-            self.before_jumps.push_back(c);
+            self.before_jumps.push_back((c, self.count));
             if self.before_jumps.len() > BEFORE_JUMPS {
                 self.before_jumps.pop_front();
             }
@@ -1289,6 +1296,50 @@ mod tests {
             .collect();
         let want = [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.5, 2.0, 2.5, 3.0];
         assert_eq!(got, want.map(Some).to_vec());
+    }
+
+    #[test]
+    fn an_old_restart_does_not_make_its_place_near() {
+        // Sixteen bars of eighths; bar 2 opens with 53 55 90 91, bar 13 is
+        // 48 … 60 (as in the test above, the slip's music 11 bars back).
+        let bar = |k: usize| -> Vec<u8> {
+            match k {
+                1 => vec![53, 55, 90, 91, 96, 98, 100, 102],
+                12 => vec![48, 50, 52, 53, 55, 57, 59, 60],
+                _ => (0..8)
+                    .map(|j| {
+                        let p = 20 + ((k * 5 + j * 2) % 30) as u8;
+                        if p == 53 || p == 55 {
+                            p + 1
+                        } else {
+                            p
+                        }
+                    })
+                    .collect(),
+            }
+        };
+        let notes = (0..16)
+            .flat_map(bar)
+            .enumerate()
+            .map(|(i, p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Bars 1–3, a restart from bar 1 (a jump from bar 3) and on to bar
+        // 13's 55; then 53 55 again and two stray notes, which bar 2
+        // explains; then bar 13 goes on. The restart is 80 notes old: bar 2
+        // is far from where the player is.
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.extend(play(&s, 0, 101, 12.5, 0.5));
+        let t = perf.last().unwrap().1;
+        perf.extend([(53, t + 0.25), (55, t + 0.5), (90, t + 0.75), (91, t + 1.0)]);
+        perf.extend(play(&s, 101, s.len(), t + 1.25, 0.5));
+        let steps = follow(&s, &perf);
+        let jumps: Vec<usize> = (0..steps.len()).filter(|&k| steps[k].jumped).collect();
+        assert_eq!(jumps.len(), 1, "{jumps:?}");
+        assert!(jumps[0] < 30);
+        for (k, st) in steps.iter().enumerate().skip(24 + 101 + 4) {
+            assert_eq!(st.score_note, Some(k - 24 - 4), "note {k}");
+        }
     }
 
     #[test]
