@@ -195,11 +195,11 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
 
     f = ScoreFollower(sd.model)
     note = [-1] * len(items)
-    pos = [-1.0] * len(items)
+    pos: list[float | None] = [None] * len(items)
     for k, it in enumerate(items):
         s = f.push(it.pitch, it.t + it.shift, it.vel)
         note[k] = -1 if s.score_note is None else s.score_note
-        pos[k] = -1.0 if s.score_q is None else s.score_q
+        pos[k] = s.score_q
         for j, n in s.revised:
             note[j] = n
             pos[j] = float(sd.onset_q[n])
@@ -208,9 +208,10 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     labels = ["match" if n >= 0 else "extra" for n in note]
     taken: set[int] = set()
     for k, it in enumerate(items):
-        if note[k] >= 0 or pos[k] < 0:
+        q = pos[k]
+        if note[k] >= 0 or q is None:  # (a pickup's positions are below 0)
             continue
-        g = int(np.searchsorted(onsets, pos[k] - 1e-9))
+        g = int(np.searchsorted(onsets, q - 1e-9))
         window = onsets[g : g + 2]
         cand = [
             i
@@ -302,6 +303,60 @@ def _trace(
                 _context(items, a, k)
 
 
+def _trace_online(
+    kinds: list[str],
+    row: dict[str, str],
+    rate: float,
+    sd: Any,
+    items: list[Item],
+    replayed: list[tuple[float, float]],
+    labels: list[str],
+    note: list[int],
+    missed: set[int],
+    omitted: set[int],
+    wrong: set[int],
+    inserted: set[int],
+    natural: set[int],
+) -> None:
+    """Prints each online false missed / extra / wrong pitch / replayed miss with its context."""
+    head = f"[{row['piece']} {row['pianist']} r={rate}] restarts={replayed}"
+
+    def show(centre: int, width: int = 5) -> None:
+        for k in range(max(0, centre - width), min(len(items), centre + width + 1)):
+            it = items[k]
+            tag = (
+                it.kind
+                + ("/wrong" if it.wrong else "")
+                + (f"/shift{it.shift:+.2f}" if it.shift else "")
+            )
+            truth = _where(sd, it.sidx) if it.sidx >= 0 else "-"
+            got = _where(sd, note[k]) if note[k] >= 0 else "-"
+            print(
+                ("   > " if k == centre else "     ")
+                + f"#{k} t={it.t + it.shift:.3f} p={it.pitch} {tag} truth={truth} "
+                f"-> {labels[k]} {got}"
+            )
+
+    if "missed" in kinds:
+        by_s = {it.sidx: k for k, it in enumerate(items) if it.sidx >= 0 and it.kind == "orig"}
+        for si in sorted(missed - omitted):
+            if si not in by_s:
+                continue
+            print(f"FALSE MISSED {head} {_where(sd, si)}")
+            show(by_s[si])
+    for kind, lab, truth in (("extra", "extra", inserted), ("wrong", "wrong_pitch", wrong)):
+        if kind in kinds:
+            for k, got in enumerate(labels):
+                if got == lab and k not in truth and k not in natural:
+                    print(f"FALSE {kind.upper()} {head}")
+                    show(k)
+    if "restart" in kinds:
+        for k, it in enumerate(items):
+            if it.kind == "replay" and labels[k] == "match" and note[k] != it.sidx:
+                print(f"RESTART WRONG {head}")
+                show(k)
+
+
 def _trace_timing(
     row: dict[str, str],
     rate: float,
@@ -326,6 +381,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-restarts", action="store_true", help="note-level mistakes only")
     parser.add_argument(
         "--offline-only", action="store_true", help="skip the online follower (diagnostics)"
+    )
+    parser.add_argument(
+        "--online-only", action="store_true", help="skip the offline aligner (iterating)"
+    )
+    parser.add_argument(
+        "--trace-online",
+        choices=("missed", "extra", "wrong", "restart"),
+        action="append",
+        default=[],
+        help="print the online false positives of this kind, note by note (diagnostics)",
     )
     parser.add_argument(
         "--trace",
@@ -375,25 +440,45 @@ def main(argv: list[str] | None = None) -> int:
             replay = [k for k, it in enumerate(items) if it.kind == "replay"]
             scope_set = set(scope)
 
-            a = offline(sd, items, shifts=True)
-            plab = a.perf_label
-            psi = a.perf_score_index
-            fin = {
-                int(si): lab
-                for si, lab, f in zip(
-                    a.note_score_index, a.note_label, a.note_is_final, strict=True
+            systems: list[tuple[str, Any, Any, set[int]]] = []
+            if not args.online_only:
+                a = offline(sd, items, shifts=True)
+                fin = {
+                    int(si): lab
+                    for si, lab, f in zip(
+                        a.note_score_index, a.note_label, a.note_is_final, strict=True
+                    )
+                    if f
+                }
+                systems.append(
+                    (
+                        "offline",
+                        a.perf_label,
+                        a.perf_score_index,
+                        {i for i in scope if fin.get(i) == "missed"},
+                    )
                 )
-                if f
-            }
-            systems: list[tuple[str, Any, Any, set[int]]] = [
-                ("offline", plab, psi, {i for i in scope if fin.get(i) == "missed"})
-            ]
             if not args.offline_only:
                 on_labels, on_note = online(sd, items)
-                systems.append(
-                    ("online", on_labels, on_note, {i for i in scope if i not in set(on_note)})
-                )
-            if args.trace:
+                on_missed = {i for i in scope if i not in set(on_note)}
+                systems.append(("online", on_labels, on_note, on_missed))
+                if args.trace_online:
+                    _trace_online(
+                        args.trace_online,
+                        r,
+                        rate,
+                        sd,
+                        items,
+                        replayed,
+                        on_labels,
+                        on_note,
+                        on_missed,
+                        omitted,
+                        wrong,
+                        inserted,
+                        natural,
+                    )
+            if args.trace and not args.online_only:
                 _trace(args.trace, r, rate, sd, items, replayed, a, omitted, inserted, natural)
             for system, labels, sidx, missed_pred in systems:
                 c = counts[(rate, system)]
@@ -407,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
                 c["restart_tp"] += ok
                 c["restart_p"] += called
                 c["restart_g"] += len(replay)
+            if args.online_only:
+                continue
             # Timing: the same perturbed performance without the shifts.
             b = offline(sd, items, shifts=False)
 
@@ -435,7 +522,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'extra P/R':>14} {'restarted P/R':>15} {'timing ±20 ms':>14}"
     )
     for rate in args.rates:
-        for system in ("offline",) if args.offline_only else ("offline", "online"):
+        shown = ("offline", "online")
+        if args.offline_only:
+            shown = ("offline",)
+        elif args.online_only:
+            shown = ("online",)
+        for system in shown:
             c = counts[(rate, system)]
 
             def pr(key: str, c: collections.Counter[str] = c) -> str:

@@ -69,14 +69,14 @@ def test_in_order_playing_follows_every_note() -> None:
     assert last.qpm == pytest.approx(60 / 0.45, rel=0.05)
 
 
-def test_wrong_note_is_extra_and_the_position_holds() -> None:
+def test_wrong_note_is_extra_and_placed_on_its_beat() -> None:
     score, notes = piece()
     perf = play(notes, 0, 16, 0.0, 0.5)
     k = next(j for j, (_, _, i) in enumerate(perf) if i == 5)  # melody note 5 (77)
     perf[k] = (66, perf[k][1], -1)
     steps = follow(score, perf)
     assert steps[k].label == "extra" and steps[k].score_note is None
-    assert steps[k].score_q == 4.0  # still at the last matched onset (beat 1 of bar 2)
+    assert steps[k].score_q == 5.0  # where it was played (beat 2 of bar 2), not matched
     assert [s.score_note for s in steps[k + 1 :]] == [i for _, _, i in perf[k + 1 :]]
 
 

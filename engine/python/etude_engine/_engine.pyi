@@ -631,7 +631,8 @@ class FollowStep:
         """``"match"`` or ``"extra"``."""
     @property
     def bar(self) -> int | None:
-        """Score position: bar as printed (None before anything was recognised)."""
+        """Score position — the matched note's; for an extra note, where it was played — bar as
+        printed (None before anything was recognised)."""
     @property
     def beat(self) -> float | None:
         """Beat within the bar, from 1."""

@@ -12,7 +12,11 @@
 //!    *early* costs a lot (`early_weight` × log ratio: the note belongs to a
 //!    nearer group), arriving *late* costs little and is capped (rubato, a
 //!    pause before resuming). The cheapest candidate under `max_cost` is the
-//!    match; otherwise the note is extra and the position stays.
+//!    match; otherwise the note is extra and the position stays. An extra
+//!    note is reported where it was played: on the next group once that
+//!    group's onset is due (a wrong note on the beat), one group per note;
+//!    going past a group where extra notes were played costs less than
+//!    skipping an unplayed one (a chord played all wrong is no omission).
 //! 2. **Restart candidates.** Notes that were extra or only matched at a
 //!    cost above `lost_cost` (a skip) are *doubtful*; the recent notes from
 //!    the first doubtful one on (at most `max_lost`) are kept. On a doubtful
@@ -141,8 +145,10 @@ pub struct FollowStep {
     pub index: usize,
     /// The score note it plays, or `None`: extra.
     pub score_note: Option<usize>,
-    /// The score position: the matched note's, or for an extra note the
-    /// current one; `None` before anything was recognised.
+    /// The score position: the matched note's, or for an extra note where
+    /// it was played (the current group, or a later one whose onset was
+    /// due by then; see `played_at`); `None` before anything was
+    /// recognised.
     pub position: Option<Position>,
     /// Cost of the match (0 = exactly as expected).
     pub cost: f64,
@@ -192,10 +198,16 @@ pub struct Follower {
     recent: VecDeque<Recent>,
     /// Index of the first note of the current pass.
     pass_start: usize,
-    /// The current group when each of the last `BEFORE_JUMPS` jumps was made.
-    before_jumps: VecDeque<usize>,
+    /// The current group when each of the last `BEFORE_JUMPS` jumps was
+    /// made, and the index of the note it was made on.
+    before_jumps: VecDeque<(usize, usize)>,
     count: usize,
     last_t: f64,
+    /// Where the previous note was played, if it was extra (`played_at`).
+    extra_group: Option<usize>,
+    /// The furthest group past the current one where an extra note was
+    /// played since the position last moved.
+    extra_reach: Option<usize>,
 }
 
 /// A recent performed note and its current match.
@@ -211,11 +223,17 @@ struct Recent {
 const ROLL_GAP_S: f64 = 1.0;
 /// A rolled chord's late note costs at most this share of `lost_cost`.
 const ROLL_COST: f64 = 0.9;
+/// Grace notes (out of time) may come this many times further apart than
+/// a roll's notes.
+const GRACE_ROLL: f64 = 2.0;
 /// A jump more than this many bars ahead, or back, is far.
 const FAR_AHEAD_BARS: i32 = 1;
 const FAR_BACK_BARS: i32 = 4;
-/// Positions before jumps that a jump back to is not far.
+/// Positions before jumps that a jump back to is not far (jumps made
+/// within the last `RECENT` notes).
 const BEFORE_JUMPS: usize = 4;
+/// Cost of going past a group where extra notes were played.
+const PLAYED_SKIP: f64 = 0.3;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -294,6 +312,8 @@ impl Follower {
             before_jumps: VecDeque::with_capacity(BEFORE_JUMPS + 1),
             count: 0,
             last_t: f64::NEG_INFINITY,
+            extra_group: None,
+            extra_reach: None,
         })
     }
 
@@ -316,6 +336,8 @@ impl Follower {
         self.before_jumps.clear();
         self.count = 0;
         self.last_t = f64::NEG_INFINITY;
+        self.extra_group = None;
+        self.extra_reach = None;
     }
 
     /// Notes given so far.
@@ -381,6 +403,15 @@ impl Follower {
     fn strike(&mut self, g: usize, note: usize, t: f64) {
         let pitch = self.score.notes()[note].pitch;
         let grace = self.score.notes()[note].grace;
+        // The beat is the main note's, not its grace notes'.
+        if !grace && self.group_pass[g] == self.pass && self.graces_only(g) {
+            self.group_time[g] = t;
+            if let Some(h) = self.history.last_mut() {
+                if (h.0 - self.score.groups()[g].q).abs() < 1e-9 {
+                    h.1 = t;
+                }
+            }
+        }
         // One key press plays every unison doubling of the note.
         for &i in &self.score.groups()[g].notes {
             let n = &self.score.notes()[i];
@@ -448,6 +479,7 @@ impl Follower {
             }
         }
         self.current = Some(g);
+        self.extra_reach = None;
     }
 
     fn time_cost(&self, d: f64, e: f64) -> f64 {
@@ -462,15 +494,65 @@ impl Follower {
     /// Cost of a note of the current group struck `gap` seconds after the
     /// group's latest one. A slow roll or a written-out arpeggio (grace
     /// notes) keeps coming a note at a time: while the notes come at most
-    /// `ROLL_GAP_S` or a quarter at the current tempo apart, the cost stays
-    /// below `lost_cost` (a later group holding the pitch, on time, is
-    /// still cheaper).
-    fn chord_cost(&self, gap: f64) -> f64 {
+    /// `ROLL_GAP_S` or a quarter at the current tempo apart (twice that
+    /// between grace notes, which are out of time), the cost stays below
+    /// `lost_cost` (a later group holding the pitch, on time, is still
+    /// cheaper). The main note after grace notes alone is on the beat: free.
+    fn chord_cost(&self, c: usize, note: usize, gap: f64) -> f64 {
         let cost = (gap - self.cfg.chord_s).max(0.0) / 0.25;
-        if gap <= ROLL_GAP_S.max(self.spq) {
+        let mut limit = ROLL_GAP_S.max(self.spq);
+        if self.graces_only(c) {
+            limit *= GRACE_ROLL;
+            if !self.score.notes()[note].grace && gap <= limit {
+                return 0.0;
+            }
+        }
+        if gap <= limit {
             cost.min(ROLL_COST * self.cfg.lost_cost)
         } else {
             cost
+        }
+    }
+
+    /// Only grace notes of group `g` have been struck in this pass.
+    fn graces_only(&self, g: usize) -> bool {
+        let notes = self.score.notes();
+        self.score.groups()[g]
+            .notes
+            .iter()
+            .all(|&i| notes[i].grace || self.note_pass[i] != self.pass)
+    }
+
+    /// Where in the score an extra note struck at `t` was played, the
+    /// current group being `c`, the previous note struck at `prev_t` and
+    /// played at `prev` (`c`, or where it was played if it was extra too).
+    /// With the previous note (a chord), where that note was. Otherwise the
+    /// next group once its onset is due at the local tempo — counted on from
+    /// the previous note's group while the notes are extra (a wrong note on
+    /// the next beat, then another on the beat after), one group per note —
+    /// unless the current chord is still being rolled (notes of it left,
+    /// the notes coming as in `chord_cost`).
+    fn played_at(&self, c: usize, prev: usize, t: f64, prev_t: f64) -> usize {
+        let groups = self.score.groups();
+        let next = prev + 1;
+        if t - prev_t <= self.cfg.chord_s || next >= groups.len() {
+            return prev;
+        }
+        // Nearer the next group's onset than the previous note's group's.
+        let e = |h: usize| (groups[h].q - groups[c].q) * self.spq;
+        if t - self.group_time[c] < 0.3 * e(prev) + 0.7 * e(next) {
+            return prev;
+        }
+        let rolling = prev == c
+            && t - self.group_last[c] <= ROLL_GAP_S.max(self.spq)
+            && groups[c]
+                .notes
+                .iter()
+                .any(|&i| self.note_pass[i] != self.pass);
+        if rolling {
+            prev
+        } else {
+            next
         }
     }
 
@@ -507,7 +589,7 @@ impl Follower {
         // goes on as long as its notes keep coming).
         let gap = t - self.group_last[c];
         if let Some(note) = self.free_note(c, pitch) {
-            consider(self.chord_cost(gap), c, note);
+            consider(self.chord_cost(c, note, gap), c, note);
         } else if let Some(note) = self.struck_note(c, pitch) {
             // The pitch was struck early (an ornament or grace note before
             // the beat) and now comes with the chord: the chord's note.
@@ -524,7 +606,13 @@ impl Follower {
                 let e = (groups[g].q - groups[c].q) * self.spq;
                 consider(skipped + self.time_cost(d, e), g, note);
             }
-            skipped += self.cfg.skip_cost;
+            // A group where extra notes were played on time was played
+            // (wrong notes): going past it is no omission.
+            skipped += if self.extra_reach.is_some_and(|r| g <= r) {
+                PLAYED_SKIP
+            } else {
+                self.cfg.skip_cost
+            };
         }
         best
     }
@@ -689,13 +777,18 @@ impl Follower {
             // it: it must explain one note more.
             // The positions before the last jumps are as plausible as the
             // current one (a jump may have gone into the wrong copy of a
-            // repeated passage, and the next from there).
+            // repeated passage, and the next from there) — while the jump
+            // is recent: the copies part within a few bars.
             let far_from = |c: usize| {
                 let bars = self.bar_of(g) - self.bar_of(c);
                 !(-FAR_BACK_BARS..=FAR_AHEAD_BARS).contains(&bars)
             };
             let far = self.current.is_some_and(far_from)
-                && self.before_jumps.iter().all(|&p| far_from(p));
+                && self
+                    .before_jumps
+                    .iter()
+                    .filter(|&&(_, i)| self.count - i <= RECENT)
+                    .all(|&(p, _)| far_from(p));
             let margin = if far { 3 } else { 2 };
             if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
                 continue;
@@ -757,7 +850,10 @@ impl Follower {
         }
         self.count += 1;
         let t = onset_s.max(self.last_t);
+        let prev_t = self.last_t;
         self.last_t = t;
+        // Where the previous note was played, if it was extra.
+        let prev_extra = self.extra_group.take();
 
         let local = self
             .local(pitch, t)
@@ -790,7 +886,7 @@ impl Follower {
         let mut step = FollowStep {
             index,
             score_note: None,
-            position: self.position(),
+            position: None,
             cost: f64::NAN,
             jumped: false,
             revised: Vec::new(),
@@ -805,6 +901,13 @@ impl Follower {
             step.position = Some(self.position_of(g));
             step.cost = cost;
             step.qpm = self.qpm();
+        } else if let Some(c) = self.current {
+            let g = self.played_at(c, prev_extra.unwrap_or(c), t, prev_t);
+            self.extra_group = Some(g);
+            if g > c {
+                self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
+            }
+            step.position = Some(self.position_of(g));
         }
         self.remember(index, pitch, t, step.score_note);
         Ok(step)
@@ -857,12 +960,13 @@ impl Follower {
             self.history.push((groups[h].q, t));
         }
         if let Some(c) = self.current {
-            self.before_jumps.push_back(c);
+            self.before_jumps.push_back((c, self.count));
             if self.before_jumps.len() > BEFORE_JUMPS {
                 self.before_jumps.pop_front();
             }
         }
         self.current = Some(g);
+        self.extra_reach = None;
         let mut revised: Vec<(usize, usize)> = ex
             .iter()
             .filter(|&&(k, _, _)| k + 1 < m)
@@ -955,7 +1059,8 @@ mod tests {
         perf[5].0 = 61; // not in the score near there
         let steps = follow(&s, &perf);
         assert_eq!(steps[5].score_note, None);
-        assert_eq!(steps[5].position.unwrap().group, 4);
+        // Played on note 5's beat: placed there; the position moves on.
+        assert_eq!(steps[5].position.unwrap().group, 5);
         for (i, st) in steps.iter().enumerate().skip(6) {
             assert_eq!(st.score_note, Some(i));
         }
@@ -1117,6 +1222,123 @@ mod tests {
         let steps = follow(&s, &perf);
         for (i, st) in steps.iter().enumerate() {
             assert_eq!(st.score_note, Some(i));
+        }
+    }
+
+    #[test]
+    fn a_chord_played_wrong_is_placed_on_its_beat_and_not_followed_one_off() {
+        // Eight beats of the same chord (as op. 38's opening).
+        let chord = [53u8, 60, 69, 72];
+        let notes = (0..8)
+            .flat_map(|q| chord.map(|p| ScoreNote::simple(p, f64::from(q), 1.0)))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Beat 4's chord all a semitone up: four extra notes on that beat.
+        let perf: Vec<(u8, f64)> = (0..8)
+            .flat_map(|q| {
+                chord
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, &p)| {
+                        let p = if q == 3 { p + 1 } else { p };
+                        (p, f64::from(q) * 0.5 + k as f64 * 0.01)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let steps = follow(&s, &perf);
+        for st in &steps[12..16] {
+            assert_eq!(st.score_note, None);
+            assert_eq!(st.position.unwrap().score_q, 3.0);
+        }
+        // The next chords are their own beats', not the beat before's.
+        for (k, st) in steps.iter().enumerate().skip(16) {
+            let n = st.score_note.unwrap();
+            assert_eq!(s.notes()[n].onset_q, (k / 4) as f64, "note {k}");
+        }
+    }
+
+    #[test]
+    fn slow_grace_arpeggio_then_its_main_note() {
+        // A chord, four grace notes leading to 69, then 69 repeated.
+        let mut notes = vec![
+            ScoreNote::simple(48, 0.0, 1.0),
+            ScoreNote::simple(60, 0.0, 1.0),
+        ];
+        for p in [41u8, 48, 53, 57] {
+            let mut n = ScoreNote::simple(p, 1.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        for q in [1.0, 1.5, 2.0, 2.5] {
+            notes.push(ScoreNote::simple(69, q, 0.5));
+        }
+        notes.push(ScoreNote::simple(48, 3.0, 1.0));
+        let s = Score::new(notes).unwrap();
+        // The grace notes up to 1.5 s apart, the 69s in tempo after them.
+        let perf = [
+            (48u8, 0.0),
+            (60, 0.01),
+            (41, 0.5),
+            (48, 2.0),
+            (53, 3.2),
+            (57, 4.1),
+            (69, 4.8),
+            (69, 5.05),
+            (69, 5.3),
+            (69, 5.55),
+            (48, 5.8),
+        ];
+        let steps = follow(&s, &perf);
+        let got: Vec<Option<f64>> = steps
+            .iter()
+            .map(|st| st.score_note.map(|n| s.notes()[n].onset_q))
+            .collect();
+        let want = [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.5, 2.0, 2.5, 3.0];
+        assert_eq!(got, want.map(Some).to_vec());
+    }
+
+    #[test]
+    fn an_old_restart_does_not_make_its_place_near() {
+        // Sixteen bars of eighths; bar 2 opens with 53 55 90 91, bar 13 is
+        // 48 … 60 (as in the test above, the slip's music 11 bars back).
+        let bar = |k: usize| -> Vec<u8> {
+            match k {
+                1 => vec![53, 55, 90, 91, 96, 98, 100, 102],
+                12 => vec![48, 50, 52, 53, 55, 57, 59, 60],
+                _ => (0..8)
+                    .map(|j| {
+                        let p = 20 + ((k * 5 + j * 2) % 30) as u8;
+                        if p == 53 || p == 55 {
+                            p + 1
+                        } else {
+                            p
+                        }
+                    })
+                    .collect(),
+            }
+        };
+        let notes = (0..16)
+            .flat_map(bar)
+            .enumerate()
+            .map(|(i, p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Bars 1–3, a restart from bar 1 (a jump from bar 3) and on to bar
+        // 13's 55; then 53 55 again and two stray notes, which bar 2
+        // explains; then bar 13 goes on. The restart is 80 notes old: bar 2
+        // is far from where the player is.
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.extend(play(&s, 0, 101, 12.5, 0.5));
+        let t = perf.last().unwrap().1;
+        perf.extend([(53, t + 0.25), (55, t + 0.5), (90, t + 0.75), (91, t + 1.0)]);
+        perf.extend(play(&s, 101, s.len(), t + 1.25, 0.5));
+        let steps = follow(&s, &perf);
+        let jumps: Vec<usize> = (0..steps.len()).filter(|&k| steps[k].jumped).collect();
+        assert_eq!(jumps.len(), 1, "{jumps:?}");
+        assert!(jumps[0] < 30);
+        for (k, st) in steps.iter().enumerate().skip(24 + 101 + 4) {
+            assert_eq!(st.score_note, Some(k - 24 - 4), "note {k}");
         }
     }
 
