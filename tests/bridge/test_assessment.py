@@ -198,3 +198,17 @@ def test_heard_notes_the_engine_doubts_do_not_hide_the_piece(
         assert [e.score for e in named] == ["Mozart_K331_1st-mov.musicxml"]
     else:  # the same partials taken as sure notes hide it: what the check above guards
         assert named == []
+
+
+def test_score_groups_say_which_chord_comes_next(assessor: SessionAssessor) -> None:
+    from etude_bridge.assessment import Recognition, ScoreGroups
+
+    groups = ScoreGroups.of([0.0, 0.0, 1.0, 1.5, 1.5, 1.5], [60, 48, 62, 67, 64, 55])
+    assert groups.after(-0.5) == (48, 60)  # a pickup rest: the first chord
+    assert groups.after(0.0) == (62,)
+    assert groups.after(1.2) == (55, 64, 67)  # between chords: the next one, low to high
+    assert groups.after(1.5) == ()  # the end of the piece
+    # A real score: every chord's pitches, in score order, once each.
+    piece = assessor.groups(Recognition("Mozart_K331_1st-mov.musicxml", "", 1, 1.0, 8))
+    assert list(piece.onset_q) == sorted(set(piece.onset_q)) and len(piece.onset_q) > 100
+    assert piece.after(piece.onset_q[0] - 1) == piece.pitches[0]
