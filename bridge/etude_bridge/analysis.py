@@ -15,9 +15,14 @@ its time).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from etude_engine import StreamingAnalyser
 
@@ -38,6 +43,10 @@ WRONG_KEY_REACH = 2  # semitones
 #: chord's second onset re-hears the first one's notes), not a key struck again: faster
 #: repetition than this is beyond a piano's action.
 RESTRIKE_SECONDS = 0.07
+#: Audio kept (a minute: 10 MB at 44.1 kHz), so that once the piece is named the notes heard
+#: blind before can be heard again with the score (see :func:`relisten`).
+KEEP_SECONDS = 60.0
+RELISTEN_CHUNK = 1024
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,39 @@ class Listener:
     one ending: the engine's notes end when it says, a note only the check heard ends with its
     chord (or when the next notes begin), and a key struck again ends its previous note."""
 
-    def __init__(self, sample_rate: int, window_seconds: float = WINDOW_SECONDS) -> None:
+    def __init__(
+        self,
+        sample_rate: int,
+        window_seconds: float = WINDOW_SECONDS,
+        keep_seconds: float = KEEP_SECONDS,
+    ) -> None:
         self.analyser = StreamingAnalyser(sample_rate)
         self.sample_rate = sample_rate
         self.window_samples = max(1, round(window_seconds * sample_rate))
         self._sounding: dict[int, _Sounding] = {}  # by pitch
+        # The last keep_seconds of audio as (stream time, samples); read from another thread.
+        self._kept: deque[tuple[float, npt.NDArray[np.float32]]] = deque()
+        self._kept_samples = 0
+        self._keep_samples = round(keep_seconds * sample_rate)
+        self._kept_lock = threading.Lock()
         self._reset(0.0)
+
+    def recording(self, since: float) -> tuple[float, npt.NDArray[np.float32]]:
+        """The audio kept from about stream time `since` on: its start and its samples."""
+        with self._kept_lock:
+            pieces = [(t, x) for t, x in self._kept if t + len(x) / self.sample_rate > since]
+        if not pieces:
+            return since, np.zeros(0, dtype=np.float32)
+        return pieces[0][0], np.concatenate([x for _, x in pieces])
+
+    def _keep(self, samples: npt.NDArray[np.float32]) -> None:
+        if self._keep_samples <= 0:
+            return
+        with self._kept_lock:
+            self._kept.append((self.analyser.samples_seen / self.sample_rate, samples.copy()))
+            self._kept_samples += len(samples)
+            while self._kept_samples - len(self._kept[0][1]) >= self._keep_samples:
+                self._kept_samples -= len(self._kept.popleft()[1])
 
     def expect(self, pitches: Iterable[int]) -> None:
         """The pitches the score expects at the next onset (``[]``: no expectation)."""
@@ -108,6 +144,7 @@ class Listener:
         """Analyses one chunk: the notes it told, and a level window when one is complete."""
         if self._samples == 0:
             self._start = chunk.time
+        self._keep(chunk.samples)
         figures = self.analyser.process(chunk.samples)
         heard = self._heard(figures)
         n = len(chunk.samples)
@@ -229,3 +266,26 @@ class Listener:
             if s.engine_onset is None and not s.mated and s.onset < time:
                 del self._sounding[pitch]
                 heard.note_ends.append(HeardNote(pitch, time))
+
+
+def relisten(
+    samples: npt.NDArray[np.float32],
+    sample_rate: int,
+    start: float,
+    heard: Callable[[Heard], Iterable[int]],
+) -> None:
+    """Hears `samples` (from stream time `start`) again with a fresh analyser: the notes heard
+    blind before the piece was named, heard with the score. `heard` gets what each chunk told
+    (stream times) and returns the pitches the score expects next."""
+    listener = Listener(sample_rate, keep_seconds=0)
+    for k in range(0, len(samples), RELISTEN_CHUNK):
+        piece = samples[k : k + RELISTEN_CHUNK]
+        told, _ = listener.push(AudioChunk(start + k / sample_rate, piece, sample_rate))
+        if told.notes or told.note_ends:
+            shifted = Heard(
+                [replace(n, time=n.time + start) for n in told.notes],
+                [replace(n, time=n.time + start) for n in told.note_ends],
+            )
+            expected = heard(shifted)
+            if told.notes:
+                listener.expect(expected)

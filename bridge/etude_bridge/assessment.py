@@ -59,6 +59,20 @@ class TakeRecorder:
             list(self.pitch), list(self.onset), list(self.offset), list(self.velocity)
         )
 
+    def replace_before(self, cut: float, other: TakeRecorder) -> None:
+        """Replaces the notes struck before `cut` (session seconds) with those of `other`
+        struck before it: the same stretch of playing, heard again better."""
+        kept = [k for k, t in enumerate(self.onset) if t >= cut]
+        taken = [k for k, t in enumerate(other.onset) if t < cut]
+        theirs_at = {old: n for n, old in enumerate(taken)}
+        mine_at = {old: len(taken) + n for n, old in enumerate(kept)}
+        sounding = {key: theirs_at[k] for key, k in other._sounding.items() if k in theirs_at}
+        sounding.update({key: mine_at[k] for key, k in self._sounding.items() if k in mine_at})
+        for column in ("pitch", "onset", "offset", "velocity"):
+            mine, theirs = getattr(self, column), getattr(other, column)
+            setattr(self, column, [theirs[k] for k in taken] + [mine[k] for k in kept])
+        self._sounding = sounding
+
     def finish(self) -> TakeRecorder:
         """Closes the notes still sounding at the last event heard; returns self."""
         end = max([*self.onset, *(o for o in self.offset if not math.isnan(o))], default=0.0)

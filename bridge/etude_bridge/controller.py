@@ -48,6 +48,9 @@ PEDALS = {64: "sustain", 66: "sostenuto", 67: "soft"}
 #: doubtful ones are mostly partials taken for notes. Measured on the held-out renders: the
 #: unseen second piano is named 8 times in 8 from 96 such notes, 6 in 8 from all notes.
 RECOGNITION_CONFIDENCE = 0.8
+#: The last stretch of a recording heard again whose notes are not decided yet (an onset's
+#: notes are known about 0.1 s after it).
+UNDECIDED_SECONDS = 0.25
 
 
 @dataclass
@@ -77,6 +80,7 @@ class BridgeStats:
     sessions: int = 0
     analyses: int = 0
     informed_notes: int = 0  # heard notes decided by the score-informed check
+    heard_again: int = 0  # notes of the take heard again once the piece was named
 
 
 class Bridge:
@@ -108,6 +112,7 @@ class Bridge:
         # microphone (partials taken for notes would hide it). With MIDI, the take itself.
         self._sure = TakeRecorder()
         self._tried_at = 0  # evidence size at the last look-up
+        self._listener: Listener | None = None  # the microphone's, once audio runs
         self._live: LiveScore | None = None
         self._recognising = False
         # One worker, so that analyses go out in the order their sessions ended; the engine
@@ -159,7 +164,7 @@ class Bridge:
 
         # Without MIDI the microphone tells the notes, and the score (once the piece is
         # named) tells the listener what to expect next.
-        listener = Listener(self.audio.sample_rate)
+        listener = self._listener = Listener(self.audio.sample_rate)
         hears_notes = self.midi is None
         for chunk in self.audio.chunks(self.stop_event):
             heard, window = listener.push(chunk)
@@ -381,6 +386,7 @@ class Bridge:
         except Exception:  # following is a bonus: the session goes on without it
             log.exception("could not recognise the piece of session %s", session_id)
             live = None
+        again = self._hear_again(session_id, live) if live is not None else None
         with self._lock:
             current = self.sessions.current
             if current is None or current.id != session_id:
@@ -391,6 +397,9 @@ class Bridge:
             take = self._take
             for k in range(len(snapshot), len(take)):  # and with those played meanwhile
                 live.place(take.pitch[k], take.onset[k], take.velocity[k])
+            if again is not None:  # for the analysis: the notes heard blind, heard again
+                take.replace_before(*again)
+                self.stats.heard_again += sum(1 for t in again[1].onset if t < again[0])
             self._live = live
             found = live.recognition
             self._emit(
@@ -403,6 +412,51 @@ class Bridge:
                 notes_used=found.notes_used,
             )
         log.info("session %s: playing %s from bar %s", session_id, found.title, found.bar)
+
+    def _hear_again(
+        self, session_id: uuid.UUID, live: LiveScore
+    ) -> tuple[float, TakeRecorder] | None:
+        """With a microphone only: the session's audio so far heard again now that the piece
+        is known (the score telling the engine what comes next), as notes struck before a
+        cut (session seconds). On the worker; None if there is nothing to hear again."""
+        listener = self._listener
+        if self.midi is not None or listener is None or self.assessor is None:
+            return None
+        with self._lock:
+            current = self.sessions.current
+            if current is None or current.id != session_id:
+                return None
+            session_start = current.start
+        from .analysis import relisten
+
+        try:
+            start, samples = listener.recording(since=session_start - 0.5)
+            follow = LiveScore(
+                live.recognition,
+                self.assessor.follower(live.recognition),
+                live.groups,
+            )
+            again = TakeRecorder()
+
+            def heard(told: Heard) -> tuple[int, ...]:
+                for end in told.note_ends:
+                    if end.time >= session_start:
+                        again.note_off(end.time - session_start, end.pitch)
+                for note in told.notes:
+                    if note.time >= session_start:
+                        velocity = max(1, note.velocity)
+                        again.note_on(note.time - session_start, note.pitch, velocity)
+                        follow.place(note.pitch, note.time - session_start, velocity)
+                return follow.expected_next()
+
+            relisten(samples, listener.sample_rate, start, heard)
+        except Exception:  # the notes heard live stand
+            log.exception("could not hear session %s again", session_id)
+            return None
+        # Notes near the end of the recording are not decided yet: the live ones stand there.
+        cut = start + len(samples) / listener.sample_rate - UNDECIDED_SECONDS - session_start
+        log.info("session %s: %d notes heard again with the score", session_id, len(again))
+        return max(0.0, cut), again
 
     # ---------------------------------------------------------------- analysis (worker thread)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import mido
+import numpy as np
 import pytest
 
 from etude_bridge.assessment import MIN_NOTES, SessionAssessor, TakeRecorder
@@ -212,3 +213,36 @@ def test_score_groups_say_which_chord_comes_next(assessor: SessionAssessor) -> N
     piece = assessor.groups(Recognition("Mozart_K331_1st-mov.musicxml", "", 1, 1.0, 8))
     assert list(piece.onset_q) == sorted(set(piece.onset_q)) and len(piece.onset_q) > 100
     assert piece.after(piece.onset_q[0] - 1) == piece.pitches[0]
+
+
+def test_a_take_replaces_its_opening_with_the_same_stretch_heard_again() -> None:
+    live = TakeRecorder()
+    live.note_on(0.0, 60, 50)
+    live.note_on(0.5, 61, 50)  # heard blind: a wrong pitch that was not played
+    live.note_off(0.9, 60)
+    live.note_on(2.0, 67, 70)  # after the cut: stays, still sounding
+    again = TakeRecorder()
+    again.note_on(0.0, 60, 52)
+    again.note_on(0.5, 64, 48)  # still sounding at the cut
+    again.note_off(0.8, 60)
+    again.note_on(2.1, 67, 70)  # past the cut: not taken
+    live.replace_before(1.5, again)
+    assert (live.pitch, live.onset, live.velocity) == ([60, 64, 67], [0.0, 0.5, 2.0], [52, 48, 70])
+    live.note_off(3.0, 64)
+    live.note_off(3.5, 67)
+    assert live.finish().offset == [0.8, 3.0, 3.5]  # the endings heard again, then live
+
+
+def test_the_listener_keeps_the_last_seconds_of_audio() -> None:
+    from etude_bridge.analysis import Listener
+    from etude_bridge.sources.base import AudioChunk
+
+    listener = Listener(8000, keep_seconds=1.0)
+    for k in range(30):  # 3 s in 0.1 s chunks, each filled with its number
+        listener.push(AudioChunk(k / 10, np.full(800, k / 100, dtype=np.float32), 8000))
+    start, kept = listener.recording(since=0.0)
+    assert start == pytest.approx(2.0) and len(kept) == 8000  # the last second only
+    assert kept[0] == pytest.approx(0.20) and kept[-1] == pytest.approx(0.29)
+    start, kept = listener.recording(since=2.55)
+    assert start == pytest.approx(2.5) and len(kept) == 4000
+    assert len(Listener(8000, keep_seconds=0).recording(since=0.0)[1]) == 0

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from etude_bridge.analysis import HeardNote
 from etude_bridge.assessment import SessionAssessor
 from etude_bridge.controller import Bridge
 from etude_bridge.outbox import Outbox
@@ -161,9 +162,15 @@ def _heard_notes(wav: Path, tmp_path: Path, library: Path | None) -> tuple[list[
     heard: list[Any] = []
 
     class Recording(Bridge):
+        assessed: Any = None  # the take as the analysis got it
+
         def on_heard(self, notes: Any, listener: Any = None) -> None:
             heard.extend(notes.notes)
             super().on_heard(notes, listener)
+
+        def _analyse(self, session_id: Any, take: Any, *args: Any) -> None:
+            self.assessed = take
+            super()._analyse(session_id, take, *args)
 
     bridge = Recording(
         device_id="mic-test",
@@ -224,6 +231,25 @@ def test_the_score_tells_the_microphone_what_to_listen_for(tmp_path: Path) -> No
     )
     assert analysis["piece"] == "Schubert_D783_no15"
     assert analysis["wrong_pitch"] + analysis["extra"] >= 3
+    # The notes heard blind before the piece was named were heard again with the score: in
+    # that stretch the take assessed has more of the notes played than the live stream had.
+    assert bridge.stats.heard_again >= SessionAssessor.RECOGNISE_AT[0]
+    start = min(n.time for n in informed)  # the session's start, on the file's clock
+    named = min(n.time for n in informed if n.informed)
+    before = [(p, t) for p, t in truth if t < named - 0.1]
+    live = [n for n in informed if n.time < named - 0.1]
+    take = bridge.assessed  # type: ignore[attr-defined]
+    again = [
+        HeardNote(p, t + start)
+        for p, t in zip(take.pitch, take.onset, strict=True)
+        if t + start < named - 0.1
+    ]
+    assert len(before) >= 20
+    assert _found(before, again) >= _found(before, live) + 0.05 * len(before), (
+        _found(before, live),
+        _found(before, again),
+        len(before),
+    )
     for run in (blind_bridge, bridge):
         _assert_each_note_ends_once(run)
 
