@@ -59,18 +59,21 @@ class TakeRecorder:
             list(self.pitch), list(self.onset), list(self.offset), list(self.velocity)
         )
 
-    def replace_before(self, cut: float, other: TakeRecorder) -> None:
-        """Replaces the notes struck before `cut` (session seconds) with those of `other`
-        struck before it: the same stretch of playing, heard again better."""
-        kept = [k for k, t in enumerate(self.onset) if t >= cut]
-        taken = [k for k, t in enumerate(other.onset) if t < cut]
-        theirs_at = {old: n for n, old in enumerate(taken)}
-        mine_at = {old: len(taken) + n for n, old in enumerate(kept)}
+    def replace_between(self, since: float, cut: float, other: TakeRecorder) -> None:
+        """Replaces the notes struck from `since` to before `cut` (session seconds) with those
+        of `other` struck then: the same stretch of playing, heard again better."""
+        before = [k for k, t in enumerate(self.onset) if t < since]
+        after = [k for k, t in enumerate(self.onset) if t >= cut]
+        taken = [k for k, t in enumerate(other.onset) if since <= t < cut]
+        theirs_at = {old: len(before) + n for n, old in enumerate(taken)}
+        mine_at = {old: n for n, old in enumerate(before)}
+        mine_at.update({old: len(before) + len(taken) + n for n, old in enumerate(after)})
         sounding = {key: theirs_at[k] for key, k in other._sounding.items() if k in theirs_at}
         sounding.update({key: mine_at[k] for key, k in self._sounding.items() if k in mine_at})
         for column in ("pitch", "onset", "offset", "velocity"):
             mine, theirs = getattr(self, column), getattr(other, column)
-            setattr(self, column, [theirs[k] for k in taken] + [mine[k] for k in kept])
+            merged = [mine[k] for k in before] + [theirs[k] for k in taken]
+            setattr(self, column, merged + [mine[k] for k in after])
         self._sounding = sounding
 
     def finish(self) -> TakeRecorder:

@@ -398,8 +398,9 @@ class Bridge:
             for k in range(len(snapshot), len(take)):  # and with those played meanwhile
                 live.place(take.pitch[k], take.onset[k], take.velocity[k])
             if again is not None:  # for the analysis: the notes heard blind, heard again
-                take.replace_before(*again)
-                self.stats.heard_again += sum(1 for t in again[1].onset if t < again[0])
+                since, cut, notes = again
+                take.replace_between(since, cut, notes)
+                self.stats.heard_again += sum(1 for t in notes.onset if since <= t < cut)
             self._live = live
             found = live.recognition
             self._emit(
@@ -415,10 +416,11 @@ class Bridge:
 
     def _hear_again(
         self, session_id: uuid.UUID, live: LiveScore
-    ) -> tuple[float, TakeRecorder] | None:
-        """With a microphone only: the session's audio so far heard again now that the piece
-        is known (the score telling the engine what comes next), as notes struck before a
-        cut (session seconds). On the worker; None if there is nothing to hear again."""
+    ) -> tuple[float, float, TakeRecorder] | None:
+        """With a microphone only: the session's audio so far (as much as the listener kept)
+        heard again now that the piece is known, the score telling the engine what comes
+        next: (since, cut, notes), session seconds, the notes struck from `since` to before
+        `cut` standing for the live ones. On the worker; None if nothing can be heard again."""
         listener = self._listener
         if self.midi is not None or listener is None or self.assessor is None:
             return None
@@ -455,8 +457,11 @@ class Bridge:
             return None
         # Notes near the end of the recording are not decided yet: the live ones stand there.
         cut = start + len(samples) / listener.sample_rate - UNDECIDED_SECONDS - session_start
+        # The first moments of a recording that began mid-session are heard without what
+        # came before: from there on only.
+        since = 0.0 if start <= session_start else start - session_start + UNDECIDED_SECONDS
         log.info("session %s: %d notes heard again with the score", session_id, len(again))
-        return max(0.0, cut), again
+        return since, max(since, cut), again
 
     # ---------------------------------------------------------------- analysis (worker thread)
 

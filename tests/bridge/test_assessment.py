@@ -215,22 +215,26 @@ def test_score_groups_say_which_chord_comes_next(assessor: SessionAssessor) -> N
     assert piece.after(piece.onset_q[0] - 1) == piece.pitches[0]
 
 
-def test_a_take_replaces_its_opening_with_the_same_stretch_heard_again() -> None:
+def test_a_take_replaces_a_stretch_with_the_same_stretch_heard_again() -> None:
     live = TakeRecorder()
-    live.note_on(0.0, 60, 50)
-    live.note_on(0.5, 61, 50)  # heard blind: a wrong pitch that was not played
-    live.note_off(0.9, 60)
-    live.note_on(2.0, 67, 70)  # after the cut: stays, still sounding
+    live.note_on(0.0, 59, 40)  # before the stretch heard again: stays
+    live.note_on(1.0, 60, 50)
+    live.note_on(1.5, 61, 50)  # heard blind: a wrong pitch that was not played
+    live.note_off(1.9, 60)
+    live.note_on(3.0, 67, 70)  # after the cut: stays, still sounding
     again = TakeRecorder()
-    again.note_on(0.0, 60, 52)
-    again.note_on(0.5, 64, 48)  # still sounding at the cut
-    again.note_off(0.8, 60)
-    again.note_on(2.1, 67, 70)  # past the cut: not taken
-    live.replace_before(1.5, again)
-    assert (live.pitch, live.onset, live.velocity) == ([60, 64, 67], [0.0, 0.5, 2.0], [52, 48, 70])
-    live.note_off(3.0, 64)
-    live.note_off(3.5, 67)
-    assert live.finish().offset == [0.8, 3.0, 3.5]  # the endings heard again, then live
+    again.note_on(0.2, 57, 30)  # heard again, but before the stretch: not taken
+    again.note_on(1.0, 60, 52)
+    again.note_on(1.5, 64, 48)  # still sounding at the cut
+    again.note_off(1.8, 60)
+    again.note_on(3.1, 67, 70)  # past the cut: not taken
+    live.replace_between(0.5, 2.5, again)
+    assert live.pitch == [59, 60, 64, 67]
+    assert live.onset == [0.0, 1.0, 1.5, 3.0] and live.velocity == [40, 52, 48, 70]
+    live.note_off(4.0, 64)
+    live.note_off(4.5, 67)
+    live.note_off(4.6, 59)
+    assert live.finish().offset == [4.6, 1.8, 4.0, 4.5]
 
 
 def test_the_listener_keeps_the_last_seconds_of_audio() -> None:
