@@ -124,7 +124,8 @@ class Listener:
         if self._keep_samples <= 0:
             return
         with self._kept_lock:
-            self._kept.append((self.analyser.samples_seen / self.sample_rate, samples.copy()))
+            # Sources hand over a fresh array per chunk (never a reused buffer): kept as is.
+            self._kept.append((self.analyser.samples_seen / self.sample_rate, samples))
             self._kept_samples += len(samples)
             while self._kept_samples - len(self._kept[0][1]) >= self._keep_samples:
                 self._kept_samples -= len(self._kept.popleft()[1])
@@ -172,12 +173,7 @@ class Listener:
         candidates = self._candidates(figures)
         # The engine ends a note when it hears its pitch begin again; heard again this soon,
         # it is the same note (see _publish), which goes on.
-        twice = {
-            note.pitch
-            for note, _, _ in candidates
-            if note.pitch in self._sounding
-            and note.time - self._sounding[note.pitch].onset < RESTRIKE_SECONDS
-        }
+        twice = {note.pitch for note, _, _ in candidates if self._heard_twice(note)}
         for end in figures.note_offs:  # the engine's endings come before its new notes
             if end.pitch not in twice:
                 self._engine_ended(end.pitch, end.onset, end.offset, heard)
@@ -233,11 +229,16 @@ class Listener:
         out.sort(key=lambda item: (item[0].time, item[0].pitch))
         return out
 
+    def _heard_twice(self, note: HeardNote) -> bool:
+        """Whether `note` is the note of its pitch still sounding, heard a second time."""
+        sounding = self._sounding.get(note.pitch)
+        return sounding is not None and note.time - sounding.onset < RESTRIKE_SECONDS
+
     def _publish(
         self, note: HeardNote, engine_onset: float | None, mated: bool, heard: Heard
     ) -> None:
         sounding = self._sounding.get(note.pitch)
-        if sounding is not None and note.time - sounding.onset < RESTRIKE_SECONDS:
+        if sounding is not None and self._heard_twice(note):
             # The same note heard twice: the engine's later note now stands for it.
             if engine_onset is not None:
                 sounding.engine_onset = engine_onset

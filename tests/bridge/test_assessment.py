@@ -250,3 +250,16 @@ def test_the_listener_keeps_the_last_seconds_of_audio() -> None:
     start, kept = listener.recording(since=2.55)
     assert start == pytest.approx(2.5) and len(kept) == 4000
     assert len(Listener(8000, keep_seconds=0).recording(since=0.0)[1]) == 0
+
+
+def test_the_listener_expects_only_pitches_a_piano_has() -> None:
+    """A score's pitch outside the piano (an organ's pedal note, a bad file) is not expected:
+    the engine would refuse the whole expectation."""
+    from etude_bridge.analysis import Listener
+    from etude_engine import InvalidConfigError
+
+    listener = Listener(8000)
+    with pytest.raises(InvalidConfigError):
+        listener.analyser.expect([10, 60])
+    listener.expect([10, 60, 200])  # no error: 60 is expected, the others are left out
+    listener.expect([])

@@ -180,14 +180,20 @@ mod tests {
         assert!((m.quarter_at(1.5) - 1.0).abs() < 1e-12);
     }
 
+    /// `n` points on the line s = 1 + q / 2, alternately `jitter` above and
+    /// below it, each of weight 1.
+    fn jittered_line(n: usize, jitter: f64) -> Vec<(f64, f64, f64)> {
+        (0..n)
+            .map(|k| {
+                let off = if k % 2 == 0 { jitter } else { -jitter };
+                (k as f64, 1.0 + 0.5 * k as f64 + off, 1.0)
+            })
+            .collect()
+    }
+
     #[test]
     fn biweight_line_ignores_an_outlier() {
-        let mut pts: Vec<(f64, f64, f64)> = (0..8)
-            .map(|k| {
-                let jitter = if k % 2 == 0 { 0.01 } else { -0.01 };
-                (k as f64, 1.0 + 0.5 * k as f64 + jitter, 1.0)
-            })
-            .collect();
+        let mut pts = jittered_line(8, 0.01);
         pts[5].1 += 0.2;
         let (a_ls, _) = fit_line(&pts, 4.0).unwrap();
         assert!((a_ls - 3.0).abs() > 0.02);
@@ -205,12 +211,7 @@ mod tests {
         // Nine points on a line, ±1 ms of noise, one 90 ms off: with the
         // 15 ms minimum scale it is 6 scales out, inside the cut-off (8):
         // down-weighted, not dropped.
-        let mut pts: Vec<(f64, f64, f64)> = (0..9)
-            .map(|k| {
-                let jitter = if k % 2 == 0 { 0.001 } else { -0.001 };
-                (k as f64, 1.0 + 0.5 * k as f64 + jitter, 1.0)
-            })
-            .collect();
+        let mut pts = jittered_line(9, 0.001);
         pts[7].1 += 0.09;
         biweight_line(&mut pts, 4.0, 0.015).unwrap();
         assert!(pts[7].2 > 0.0 && pts[7].2 < 0.5, "{}", pts[7].2);
