@@ -4,6 +4,7 @@ database per test, and the two back-ends the end-to-end tests run on."""
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,20 @@ from support.etude import embedded_broker
 from support.servers import MosquittoServer, PostgresServer
 
 _db_names = itertools.count()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Parsed scores and library indexes go to a folder of this run, not the user's
+    ~/.cache (the commands under test, and the processes they start, read XDG_CACHE_HOME)."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    yield cache
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(scope="session")

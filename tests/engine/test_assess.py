@@ -94,6 +94,35 @@ def test_a_cached_score_is_the_score(tmp_path: Path) -> None:
         load_score_cached(source, tmp_path / "cache")
 
 
+def test_cli_keeps_the_parsed_score(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    score = DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml"
+    take = DATA / "midi" / "Mozart_K331_1st-mov_p01.mid"
+    assert main([str(score), str(take), "--json", "--no-cache"]) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert not cache.exists()
+    assert main([str(score), str(take), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == fresh
+    kept = list((cache / "etude").glob("score-*.npz"))
+    assert len(kept) == 1
+    # The next take reads the kept score: the same report, and no second file.
+    stamp = kept[0].stat().st_mtime_ns
+    assert main([str(score), str(take), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == fresh
+    assert [p.stat().st_mtime_ns for p in (cache / "etude").glob("score-*.npz")] == [stamp]
+
+
+def test_an_unwritable_cache_does_not_stop_an_assessment(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    sd = load_score_cached(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml", blocked / "etude")
+    assert len(sd) == 482
+    assert list(tmp_path.iterdir()) == [blocked]
+
+
 def test_musicxml_import_keeps_partitura_ids() -> None:
     sd = load_score(DATA / "musicxml" / "Mozart_K331_1st-mov.musicxml")
     assert len(sd) == 482

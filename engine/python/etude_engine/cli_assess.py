@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("performance", help="the performance: a MIDI file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse the score again (and do not keep it in ~/.cache/etude)",
+    )
+    p.add_argument(
         "--exercise",
         metavar="OUT_DIR",
         help="write the bars to practise (the first feedback item's) as MIDI and MusicXML here",
@@ -66,10 +71,11 @@ def _text(report: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from etude_engine.assess import assess
-    from etude_engine.scores import load_performance, load_score
+    from etude_engine.scores import default_cache_dir, load_performance, load_score_cached
 
     try:
-        score = load_score(args.score)
+        # The next take of the same piece is assessed without parsing its score again.
+        score = load_score_cached(args.score, None if args.no_cache else default_cache_dir())
         perf = load_performance(args.performance)
         report = assess(score, perf)
         if args.exercise:

@@ -3,8 +3,8 @@
 A library is a folder of scores (``.musicxml``, ``.xml``, ``.mxl``, ``.mid``, ``.midi``, found
 recursively). :func:`load_library` parses them with :func:`etude_engine.scores.load_score_cached` —
 the slow part — and caches the notes the index needs (pitch, onset, bar; grace notes left out)
-in one ``.npz`` file per library folder, under ``$XDG_CACHE_HOME/etude/identify`` (default
-``~/.cache/etude/identify``), keyed by each file's path, size and modification time: only new
+in one ``.npz`` file per library folder, under ``$XDG_CACHE_HOME/etude`` (default
+``~/.cache/etude``), keyed by each file's path, size and modification time: only new
 or changed files are parsed again. The index itself (:class:`etude_engine.PieceIndex`, Rust)
 is rebuilt from the cached notes in milliseconds.
 
@@ -31,7 +31,12 @@ import numpy as np
 
 from etude_engine._engine import PieceIndex
 from etude_engine.exceptions import EngineError, InvalidScoreError
-from etude_engine.scores import SCORE_SUFFIXES, Performance, load_score_cached
+from etude_engine.scores import (
+    SCORE_SUFFIXES,
+    Performance,
+    default_cache_dir,
+    load_score_cached,
+)
 
 __all__ = [
     "MIN_CONFIDENCE",
@@ -113,11 +118,6 @@ def _index(notes: list[tuple[Any, Any, Any]]) -> PieceIndex:
             np.asarray(pitch).tolist(), np.asarray(onset_q).tolist(), np.asarray(bar).tolist()
         )
     return index
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "etude" / "identify"
 
 
 def _score_files(folder: Path) -> list[Path]:

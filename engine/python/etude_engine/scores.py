@@ -16,6 +16,7 @@ file and the problem.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -39,6 +40,7 @@ __all__ = [
     "SCORE_SUFFIXES",
     "Performance",
     "ScoreData",
+    "default_cache_dir",
     "excerpt",
     "load_performance",
     "load_score",
@@ -337,6 +339,13 @@ def _flatten(path: Path, score: Any) -> ScoreData:
     )
 
 
+def default_cache_dir() -> Path:
+    """Where parsed scores (and the recognition library's index) are kept between runs:
+    ``$XDG_CACHE_HOME/etude``, by default ``~/.cache/etude``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "etude"
+
+
 def load_score_cached(path: str | Path, cache_dir: str | Path | None) -> ScoreData:
     """:func:`load_score`, keeping the parsed score in `cache_dir` (one ``.npz`` per score,
     keyed by its path, size and modification time), so that a score is parsed once: partitura
@@ -367,13 +376,23 @@ def load_score_cached(path: str | Path, cache_dir: str | Path | None) -> ScoreDa
     except (OSError, ValueError, KeyError):
         pass  # not cached yet, or from another version: parse it
     sd = load_score(path)
+    _write_cached(sd, cached)
+    return sd
+
+
+def _write_cached(sd: ScoreData, cached: Path) -> None:
+    """Keeps `sd` in `cached`, atomically; a cache that cannot be written (read-only, full) only
+    means the score is parsed again next time, so the error is not the caller's."""
     meta = {"title": sd.title, "ids": sd.ids, "qpm": sd.qpm, "time_signature": sd.time_signature}
-    cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.npz")
     columns = {n: getattr(sd, n) for n in COLUMNS}
-    np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta)), **columns)
-    os.replace(tmp, cached)
-    return sd
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(tmp, meta=np.asarray(json.dumps(meta)), **columns)
+        os.replace(tmp, cached)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def excerpt(sd: ScoreData, start_q: float, end_q: float) -> ScoreData:
