@@ -6,6 +6,7 @@ temporary folder) checks the whole path against its ground truth.
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import shutil
@@ -395,6 +396,61 @@ def test_uneven_bar_is_named() -> None:
     report = assess(sd, _retimed(perf, onsets, offsets))
     rhythm = [f for f in report["feedback"] if f["kind"] == "rhythm"]
     assert [20, 20] in [f["bars"] for f in rhythm], rhythm
+
+
+def _matched_notes(sd: ScoreData, perf: Performance) -> list[tuple[int, int]]:
+    """(score note, performed note) of each final match."""
+    a = align_performance(sd, perf)
+    return [
+        (int(si), int(pi))
+        for si, lab, pi, fin in zip(
+            a.note_score_index, a.note_label, a.note_perf_index, a.note_is_final, strict=True
+        )
+        if lab == "match" and fin
+    ]
+
+
+def test_professionals_follow_the_dynamics_and_strike_chords_together() -> None:
+    # Note by note, every one of these 22 takes once "hardly followed the markings".
+    sd = load_score(DATA / "musicxml" / "Chopin_op10_no3.musicxml")
+    for take in sorted(DATA.glob("midi/Chopin_op10_no3_p*.mid")):
+        report = assess(sd, load_performance(take))
+        assert report["metrics"]["dynamics_following"] > 0.3, take.name
+        assert "dynamics" not in [f["kind"] for f in report["feedback"]], take.name
+
+
+def test_dynamics_against_the_markings_are_named() -> None:
+    sd = load_score(DATA / "musicxml" / "Chopin_op10_no3.musicxml")
+    perf = load_performance(DATA / "midi" / "Chopin_op10_no3_p05.mid")
+    velocity = perf.velocity.astype(float)
+    mean_level = float(np.nanmean(sd.dynamic))
+    # Loud where the score asks for soft and soft where it asks for loud.
+    for si, pi in _matched_notes(sd, perf):
+        velocity[pi] += 150 * (mean_level - sd.dynamic[si])
+    turned = Performance(
+        perf.path, perf.pitch, perf.onset_s, perf.offset_s, np.clip(velocity, 1, 127).astype(int)
+    )
+    report = assess(sd, turned)
+    assert report["metrics"]["dynamics_following"] < 0
+    dynamics = [f for f in report["feedback"] if f["kind"] == "dynamics"]
+    assert dynamics and "hardly follows the markings" in dynamics[0]["message"]
+
+
+def test_a_hands_uneven_chords_are_named() -> None:
+    sd, perf = _vienna_take("p05")
+    assert "chords" not in [f["kind"] for f in assess(sd, perf)["feedback"]]
+    chords: dict[tuple[float, int], list[int]] = collections.defaultdict(list)
+    for si, pi in _matched_notes(sd, perf):
+        chords[(float(sd.onset_q[si]), int(sd.hand[si]))].append(pi)
+    onsets, offsets = perf.onset_s.copy(), perf.offset_s.copy()
+    # Each hand's chords rolled from the bottom, 40 ms a note.
+    for notes in chords.values():
+        for k, pi in enumerate(sorted(notes, key=lambda pi: int(perf.pitch[pi]))):
+            onsets[pi] += 0.04 * k
+            offsets[pi] += 0.04 * k
+    report = assess(sd, _retimed(perf, onsets, offsets))
+    assert report["metrics"]["hand_chord_spread_ms"] > 35
+    assert "chords" in [f["kind"] for f in report["feedback"]]
 
 
 def test_cli_json_shape(

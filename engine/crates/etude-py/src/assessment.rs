@@ -341,6 +341,10 @@ impl Alignment {
         d.set_item("dynamics_following", m.dynamics_following)?;
         d.set_item("overall_score", m.overall_score)?;
         d.set_item("chord_spread_ms", m.chord_spread_s.map(|x| x * 1000.0))?;
+        d.set_item(
+            "hand_chord_spread_ms",
+            m.hand_chord_spread_s.map(|x| x * 1000.0),
+        )?;
         d.set_item("hand_balance", m.hand_balance)?;
         d.set_item("all", hand_dict(py, &m.all)?)?;
         d.set_item("right", hand_dict(py, &m.right)?)?;
