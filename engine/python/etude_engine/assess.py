@@ -48,9 +48,13 @@ UNEVEN_RATIO = 2.6
 #: Median spread of one hand's chords beyond which they are not struck together. The 88
 #: professional takes spread theirs by 9–43 ms (median 16); two are above 35 ms. (Across both
 #: hands a chord spreads 17–66 ms: a melody played ahead of its accompaniment is expression.)
+#: Set above the bench's 10 % budget (28.5 ms): at 30 ms a professional take of Chopin op. 10
+#: no. 3 in four would be told to play its chords as blocks.
 CHORD_SPREAD_MS = 35.0
 #: Below this correlation between the marked levels and the loudness of the stretches under
-#: them, the dynamics do not follow the markings. Professionals: 0.36–0.97.
+#: them, the dynamics do not follow the markings. Professionals: 0.36–0.97. Set below the
+#: bench's 10 % budget (0.54): a threshold chosen on one piece does not carry to another
+#: (chosen on Schubert, it flags 95 % of the op. 10 no. 3 takes).
 DYNAMICS_FOLLOWING_MIN = 0.3
 #: Feedback items returned at most.
 MAX_FEEDBACK = 5

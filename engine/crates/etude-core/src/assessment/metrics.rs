@@ -167,7 +167,8 @@ const DYNAMICS_REGION_NOTES: usize = 6;
 /// and accents stand out, so note by note the velocity hardly correlates
 /// with the marking even in a professional's playing (r 0.0–0.1 over the
 /// Vienna takes of Chopin op. 10 no. 3), while the stretches' medians do
-/// (r 0.36–0.78). None with fewer than three stretches or one level.
+/// (r 0.36–0.78). None with fewer than three stretches or one level; 0
+/// when every stretch has the same median.
 fn dynamics_following(marked: &mut [(f64, f64, f64)]) -> Option<f64> {
     marked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (mut levels, mut medians) = (Vec::new(), Vec::new());
@@ -182,6 +183,12 @@ fn dynamics_following(marked: &mut [(f64, f64, f64)]) -> Option<f64> {
             medians.push(median(&mut v));
         }
         start = k;
+    }
+    let flat = medians.windows(2).all(|w| w[0] == w[1]);
+    let marked_apart = levels.windows(2).any(|w| w[0] != w[1]);
+    if flat && marked_apart && levels.len() >= 3 {
+        // One loudness whatever the markings ask: nothing followed.
+        return Some(0.0);
     }
     pearson(&levels, &medians)
 }
@@ -381,6 +388,8 @@ mod tests {
         assert!(pearson(&x, &y).unwrap() < 0.5);
         let mut reversed = stretches(&levels, |l| 90.0 - 60.0 * l);
         assert!(dynamics_following(&mut reversed).unwrap() < -0.95);
+        let mut flat = stretches(&levels, |_| 70.0);
+        assert_eq!(dynamics_following(&mut flat), Some(0.0));
     }
 
     #[test]
