@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import json
 import math
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -380,6 +381,30 @@ def test_dragged_bars_are_named() -> None:
     assert tempo and "dragged" in tempo[0]["message"]
     first, last = tempo[0]["bars"]
     assert first <= 14 and last >= 12
+    # Marks a metronome has: 80 % of the player's tempo, then the tempo, in one note value.
+    marks = re.search(r"metronome at (\d+) to the (\w+), then (\d+)", tempo[0]["message"])
+    assert marks, tempo[0]["message"]
+    slow, unit, usual = int(marks[1]), marks[2], int(marks[3])
+    assert 40 <= slow < usual <= 208 and slow == pytest.approx(0.8 * usual, abs=1)
+    qpm = tempo[0]["evidence"]["median_qpm"]
+    assert usual == round(qpm / {"quarter": 1, "eighth": 0.5, "half": 2}[unit])
+
+
+def test_a_slow_tempo_is_clicked_in_eighths() -> None:
+    sd, perf = _vienna_take("p05")
+    # The same take at a fifth of its speed: quarters too slow for a metronome.
+    slow = Performance(perf.path, perf.pitch, perf.onset_s * 5, perf.offset_s * 5, perf.velocity)
+    starts = _bar_starts(sd, slow)
+    t0, t1 = starts[12], starts[15]
+
+    def warp(t: Any) -> Any:
+        return np.where(
+            t < t0, t, np.where(t < t1, t0 + (t - t0) / 0.6, t + (t1 - t0) * (1 / 0.6 - 1))
+        )
+
+    report = assess(sd, _retimed(slow, warp(slow.onset_s), warp(slow.offset_s)))
+    tempo = [f for f in report["feedback"] if f["kind"] == "tempo" and "dragged" in f["message"]]
+    assert tempo and "to the eighth" in tempo[0]["message"], report["feedback"]
 
 
 def test_uneven_bar_is_named() -> None:

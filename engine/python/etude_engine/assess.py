@@ -246,6 +246,29 @@ def _irregularity(sd: ScoreData, perf: Performance, a: Alignment, bars: list[JSO
         b["timing_irregularity"] = _r(statistics.fmean(found)) if len(found) >= 3 else None
 
 
+#: A metronome's range of marks (Maelzel's scale runs 40–208).
+METRONOME_RANGE = (40.0, 208.0)
+#: Note values a click can stand for, as (name, quarters per click).
+_CLICK_UNITS = (
+    ("quarter", 1.0),
+    ("eighth", 0.5),
+    ("half", 2.0),
+    ("sixteenth", 0.25),
+    ("whole", 4.0),
+)
+
+
+def _click_unit(qpm: float) -> tuple[str, float]:
+    """The note value a metronome should click at `qpm` quarters a minute: the quarter when its
+    mark is on the metronome, else the nearest value that puts it there (a slow Lento's
+    quarters, 27 a minute, are clicked as 54 eighths)."""
+    lo, hi = METRONOME_RANGE
+    for name, per_click in _CLICK_UNITS:
+        if lo <= qpm / per_click <= hi:
+            return name, per_click
+    return _CLICK_UNITS[0]
+
+
 def _tempo_items(bars: list[JSON]) -> list[tuple[float, int, JSON]]:
     """Runs of bars that rush or drag, and a drift over the whole attempt."""
     timed, _, med = _tempo_bars(bars)
@@ -260,10 +283,12 @@ def _tempo_items(bars: list[JSON]) -> list[tuple[float, int, JSON]]:
             mean_qpm = statistics.fmean(b["qpm"] for b in run)
             pct = round(100 * (mean_qpm / med - 1.0))
             numbers = [bars[a]["bar"], bars[z]["bar"]]
+            # The slower mark must be on the metronome too.
+            unit, per_click = _click_unit(0.8 * med)
             msg = (
                 f"{_span(numbers)}: {word} ({pct:+d}% against your tempo of "
-                f"{med:.0f} quarters/min) — {advice}: practise with a metronome at "
-                f"{0.8 * med:.0f}, then {med:.0f}"
+                f"{med / per_click:.0f} {unit}s a minute) — {advice}: practise with a metronome "
+                f"at {0.8 * med / per_click:.0f} to the {unit}, then {med / per_click:.0f}"
             )
             evidence = {"bar_qpm": round(mean_qpm, 1), "median_qpm": round(med, 1)}
             practice = {"bars": numbers, "hand": "both", "tempo": 0.8}
