@@ -30,8 +30,9 @@ TOPICS = Topics(NS)
 SESSION = uuid.uuid4()
 
 
-def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
-    """A short session: start, `notes` note on/off pairs, end."""
+def take(device: str, first_seq: int, notes: int, heard: bool = False) -> list[tuple[str, bytes]]:
+    """A short session: start, `notes` note on/off pairs, end; with `heard`, every other note
+    comes from the microphone."""
     out: list[tuple[str, bytes]] = []
     seq = first_seq
     now = utc_now()
@@ -41,6 +42,7 @@ def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
 
     add(SessionStarted(device_id=device, seq=seq, ts=now, session_id=SESSION, source="test"))
     for i in range(notes):
+        origin = "audio" if heard and i % 2 else "midi"
         seq += 1
         add(
             NoteOn(
@@ -51,6 +53,7 @@ def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
                 pitch=60 + i % 12,
                 velocity=70,
                 session_time=i * 0.5,
+                origin=origin,
             )
         )
         seq += 1
@@ -62,6 +65,7 @@ def take(device: str, first_seq: int, notes: int) -> list[tuple[str, bytes]]:
                 session_id=SESSION,
                 pitch=60 + i % 12,
                 session_time=i * 0.5 + 0.25,
+                origin=origin,
             )
         )
     seq += 1
@@ -148,7 +152,10 @@ async def test_devices_sessions_and_notes_api(
     await asyncio.to_thread(
         publish_all,
         mosquitto.port,
-        [(TOPICS.device_state(device), encode(Availability(state="online"))), *take(device, 1, 5)],
+        [
+            (TOPICS.device_state(device), encode(Availability(state="online"))),
+            *take(device, 1, 5, heard=True),
+        ],
     )
 
     async def stored() -> bool:
@@ -164,6 +171,8 @@ async def test_devices_sessions_and_notes_api(
     assert sessions[0]["ended_at"] is not None
     notes = (await (await client.get(f"/api/v1/sessions/{sessions[0]['id']}/notes")).json())["data"]
     assert [n["on"] for n in notes] == [True, False] * 5
+    # Played on the keys or heard by the microphone: each note says which.
+    assert [n["origin"] for n in notes] == [o for o in ["midi", "audio"] * 3 for _ in (0, 1)][:10]
 
 
 async def test_api_errors_use_the_envelope(client: TestClient) -> None:

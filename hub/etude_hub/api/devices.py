@@ -50,6 +50,7 @@ def note_json(n: NoteEvent) -> dict[str, object]:
         "on": n.is_on,
         "pitch": n.pitch,
         "velocity": n.velocity,
+        "origin": n.origin,
         "session_time": n.session_time,
     }
 

@@ -137,5 +137,8 @@ class NoteEvent(Base):
     pitch: Mapped[int] = mapped_column(SmallInteger)
     velocity: Mapped[int] = mapped_column(SmallInteger)
     channel: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # "midi" (the piano's keys) or "audio" (heard by the microphone): a teacher weighs a
+    # heard note's mistakes differently from a played one's.
+    origin: Mapped[str] = mapped_column(String(8), default="midi", server_default="midi")
     session_time: Mapped[float] = mapped_column(Float)
     ts: Mapped[datetime] = mapped_column()

@@ -100,6 +100,7 @@ async def _store_notes(session: AsyncSession, events: Sequence[Event]) -> None:
             "pitch": e.pitch,
             "velocity": e.velocity,
             "channel": e.channel,
+            "origin": e.origin,
             "session_time": e.session_time,
             "ts": e.ts,
         }
