@@ -366,17 +366,22 @@ def test_professional_rubato_draws_no_tempo_or_rhythm_feedback() -> None:
     assert all("timing_irregularity" in b for b in report["bars"])
 
 
-def test_dragged_bars_are_named() -> None:
-    sd, perf = _vienna_take("p05")
+def _bars_12_to_14_dragged(sd: ScoreData, perf: Performance) -> Performance:
+    """`perf` with bars 12–14 played at 60 % of its tempo."""
     starts = _bar_starts(sd, perf)
-    t0, t1 = starts[12], starts[15]  # bars 12-14 at 60 % of the tempo
+    t0, t1 = starts[12], starts[15]
 
     def warp(t: Any) -> Any:
         return np.where(
             t < t0, t, np.where(t < t1, t0 + (t - t0) / 0.6, t + (t1 - t0) * (1 / 0.6 - 1))
         )
 
-    report = assess(sd, _retimed(perf, warp(perf.onset_s), warp(perf.offset_s)))
+    return _retimed(perf, warp(perf.onset_s), warp(perf.offset_s))
+
+
+def test_dragged_bars_are_named() -> None:
+    sd, perf = _vienna_take("p05")
+    report = assess(sd, _bars_12_to_14_dragged(sd, perf))
     tempo = [f for f in report["feedback"] if f["kind"] == "tempo"]
     assert tempo and "dragged" in tempo[0]["message"]
     first, last = tempo[0]["bars"]
@@ -394,15 +399,7 @@ def test_a_slow_tempo_is_clicked_in_eighths() -> None:
     sd, perf = _vienna_take("p05")
     # The same take at a fifth of its speed: quarters too slow for a metronome.
     slow = Performance(perf.path, perf.pitch, perf.onset_s * 5, perf.offset_s * 5, perf.velocity)
-    starts = _bar_starts(sd, slow)
-    t0, t1 = starts[12], starts[15]
-
-    def warp(t: Any) -> Any:
-        return np.where(
-            t < t0, t, np.where(t < t1, t0 + (t - t0) / 0.6, t + (t1 - t0) * (1 / 0.6 - 1))
-        )
-
-    report = assess(sd, _retimed(slow, warp(slow.onset_s), warp(slow.offset_s)))
+    report = assess(sd, _bars_12_to_14_dragged(sd, slow))
     tempo = [f for f in report["feedback"] if f["kind"] == "tempo" and "dragged" in f["message"]]
     assert tempo and "to the eighth" in tempo[0]["message"], report["feedback"]
 
