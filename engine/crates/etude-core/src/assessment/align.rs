@@ -398,10 +398,7 @@ fn jump_sources(prev: &[f32], groups: &[Group], per_q: f32, out: &mut [(f32, usi
 /// next note, within `CHORD_S`) whose pitch the previous note's group holds
 /// stays in that group (the path ties between the two; the restart starts
 /// after the chord, not a group before the bar the player went back to).
-/// Likewise a note nearer the previous note than the next whose pitch the
-/// next group holds: the player stopped after it.
 fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
-    const CHORD_S: f64 = 0.1;
     let groups = score.groups();
     let m = path.len();
     let mut j = 1;
@@ -417,14 +414,159 @@ fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], p
                 .any(|k| perf[order[k]].pitch == p.pitch);
             if before <= CHORD_S && before < after && groups[g].has_pitch(p.pitch) && !taken {
                 path[j] = g;
-            } else if before < after && groups.get(g + 1).is_some_and(|n| n.has_pitch(p.pitch)) {
-                // The note after the last one before the jump, followed by
-                // a longer gap than the one before it: the player stops
-                // after it, then goes back (a restart starts after a pause).
-                path[j] = g + 1;
             }
         }
         j += 1;
+    }
+}
+
+/// Onsets closer than this follow each other in one chord (see
+/// [`place_jumps_at_pauses`]).
+const CHORD_S: f64 = 0.1;
+
+/// Moves each backward jump of the coarse path to the pause it was made in.
+/// Pitch alone often ties between two places for it: the chord struck just
+/// before the stop may be the forward pass's next group or the restart's
+/// first, when both hold its pitches (music that repeats). A restart begins
+/// after a pause, so the chord goes to the reading whose gap next to it is
+/// ordinary playing at the local tempo: after the jump, a chord that the
+/// next forward group holds moves before the jump when the gap before it is
+/// nearer its notated length than the gap after it is; before the jump, a
+/// chord that the group before the restart's first holds moves after it in
+/// the opposite case. Repeated until neither moves.
+fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
+    let groups = score.groups();
+    let m = path.len();
+    let onset = |j: usize| perf[order[j]].onset_s;
+    // chunk_start[j]: first note of the chord (onsets within CHORD_S) holding j.
+    let mut chunk_start = vec![0usize; m];
+    for j in 1..m {
+        chunk_start[j] = if onset(j) - onset(j - 1) <= CHORD_S {
+            chunk_start[j - 1]
+        } else {
+            j
+        };
+    }
+    let chunk_end = |j: usize| {
+        (j..m)
+            .find(|&k| chunk_start[k] != chunk_start[j])
+            .unwrap_or(m)
+    };
+    let holds_all = |range: std::ops::Range<usize>, g: usize| {
+        range
+            .into_iter()
+            .all(|k| groups[g].has_pitch(perf[order[k]].pitch))
+    };
+    // Positions before `settled` were placed by an earlier jump's moves.
+    let mut settled = 1;
+    for start in 1..m {
+        if start < settled || path[start] >= path[start - 1] || chunk_start[start] != start {
+            continue;
+        }
+        let mut j = start;
+        // Once a chord has moved one way, the next may only move the same way.
+        let (mut may_forward, mut may_back) = (true, true);
+        loop {
+            let g = path[j - 1];
+            let spq = local_spq(score, perf, order, path, chunk_start[j - 1]);
+            let b1 = chunk_end(j);
+            // The chord after the jump as the forward pass's next group.
+            if may_forward
+                && b1 < m
+                && g + 1 < groups.len()
+                && path[b1] <= g
+                && holds_all(j..b1, g + 1)
+            {
+                let t_g = group_start(perf, order, path, j);
+                let e_forward = gap_error(onset(j) - t_g, (groups[g + 1].q - groups[g].q) * spq);
+                let e_restart = gap_error(
+                    onset(b1) - onset(j),
+                    (groups[path[b1]].q - groups[path[j]].q) * spq,
+                );
+                if e_forward < e_restart {
+                    path[j..b1].fill(g + 1);
+                    j = b1;
+                    may_back = false;
+                    continue;
+                }
+            }
+            // The chord before the jump as the restart's first group.
+            let a0 = chunk_start[j - 1];
+            let g_r = path[j];
+            if may_back && a0 > 0 && g_r > 0 && path[a0 - 1] > g_r - 1 && holds_all(a0..j, g_r - 1)
+            {
+                let t_prev = group_start(perf, order, path, a0);
+                let dq = groups[path[a0]].q - groups[path[a0 - 1]].q;
+                let e_forward = gap_error(onset(a0) - t_prev, dq * spq);
+                let e_restart = gap_error(
+                    onset(j) - onset(a0),
+                    (groups[g_r].q - groups[g_r - 1].q) * spq,
+                );
+                if e_restart < e_forward {
+                    path[a0..j].fill(g_r - 1);
+                    j = a0;
+                    may_forward = false;
+                    continue;
+                }
+            }
+            break;
+        }
+        settled = j + 1;
+    }
+}
+
+/// How far a gap between two onsets is from the length the score gives it,
+/// as a log ratio (softened by 50 ms, so chord notes and short notes do not
+/// dominate).
+fn gap_error(gap: f64, expected: f64) -> f64 {
+    const SOFT_S: f64 = 0.05;
+    if gap < 0.0 || expected < 0.0 {
+        return f64::INFINITY;
+    }
+    ((gap + SOFT_S) / (expected + SOFT_S)).ln().abs()
+}
+
+/// First onset of the run of notes just before position `j` that the path
+/// puts in the same group as note `j - 1`.
+fn group_start(perf: &[PerfNote], order: &[usize], path: &[usize], j: usize) -> f64 {
+    let g = path[j - 1];
+    (0..j)
+        .rev()
+        .take_while(|&k| path[k] == g)
+        .map(|k| perf[order[k]].onset_s)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Seconds per quarter of the playing just before position `j`: from the
+/// first onsets of the last few groups of the forward run ending there
+/// (the notated tempo when there are too few).
+fn local_spq(score: &Score, perf: &[PerfNote], order: &[usize], path: &[usize], j: usize) -> f64 {
+    const GROUPS: usize = 5;
+    let groups = score.groups();
+    let fallback = score.notated_spq(path[j.saturating_sub(1)]);
+    if j == 0 {
+        return fallback;
+    }
+    // (group, first onset) of each group, walking back.
+    let mut seen: Vec<(usize, f64)> = Vec::with_capacity(GROUPS);
+    for k in (0..j).rev() {
+        let (g, t) = (path[k], perf[order[k]].onset_s);
+        match seen.last_mut() {
+            Some(last) if last.0 == g => last.1 = last.1.min(t),
+            Some(last) if last.0 < g => break,
+            _ => {
+                if seen.len() == GROUPS {
+                    break;
+                }
+                seen.push((g, t));
+            }
+        }
+    }
+    match (seen.first(), seen.last()) {
+        (Some(&(g1, t1)), Some(&(g0, t0))) if g1 > g0 && t1 > t0 => {
+            (t1 - t0) / (groups[g1].q - groups[g0].q)
+        }
+        _ => fallback,
     }
 }
 
@@ -926,6 +1068,7 @@ pub fn assess(
     let notes = score.notes();
     let mut path = coarse_path(score, perf, &order, cfg);
     keep_chords_before_jumps(score, perf, &order, &mut path);
+    place_jumps_at_pauses(score, perf, &order, &mut path);
     let segs = segments(score, perf, &order, &path);
 
     let mut perf_res: Vec<PerfResult> = vec![
@@ -1502,6 +1645,50 @@ mod tests {
         assert_eq!(a.segment_starts, vec![0, 16]);
         assert_eq!(a.perf[15].score_note, Some(15));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn note_struck_before_a_quick_restart_stays_before_it() {
+        // Note 16 follows a half note and has the pitch of note 8, the note
+        // before the bar the player goes back to (note 9): struck on time
+        // (0.8 s after note 15), then the restart after a shorter gap (0.6
+        // s). Pitch alone ties between the two places for the jump; the gap
+        // before note 16 is its notated length, so it belongs to the first
+        // pass.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        for (k, n) in notes.iter_mut().enumerate().skip(16) {
+            n.onset_q = k as f64 + 1.0;
+        }
+        notes[16].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let at = |k: usize, t: f64| PerfNote::new(notes[k].pitch, t, t + 0.3, 64);
+        let mut p: Vec<PerfNote> = (0..16).map(|k| at(k, k as f64 * 0.4)).collect();
+        p.push(at(16, 6.8));
+        p.extend((9..32).map(|k| at(k, 7.4 + (notes[k].onset_q - 9.0) * 0.4)));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 17]);
+        assert_eq!(a.perf[16].score_note, Some(16));
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn restart_after_a_pause_starts_with_its_first_note() {
+        // The player stops after note 15, pauses, and goes back to note 8,
+        // whose pitch note 16 has as well. Pitch alone ties between taking
+        // the first note after the pause for note 16 and jumping one note
+        // later (the path below); the pause is not note 15's notated length,
+        // so the restart begins with it.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        notes[16].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let mut p = played_from(&notes[..16], 0.0);
+        p.extend(played_from(&notes[8..32], 7.2));
+        let order = perf_order(&p).unwrap();
+        let mut path: Vec<usize> = (0..=16).chain(9..32).collect();
+        place_jumps_at_pauses(&s, &p, &order, &mut path);
+        let expected: Vec<usize> = (0..16).chain(8..32).collect();
+        assert_eq!(path, expected);
     }
 
     #[test]
