@@ -1037,6 +1037,101 @@ fn match_segment(
     sm
 }
 
+/// Frees score notes for the wrong notes struck for them. A wrong note's
+/// score note may have been taken by a note of its pitch struck for a
+/// neighbouring note of that pitch (a little early or late; its group's
+/// window, widened by that note, let it in): that neighbour is then missed
+/// and the wrong note extra. When a note left over (unmatched) lies at a
+/// score note's group centre within `wrong_pitch_window_s` and
+/// `wrong_pitch_semitones` of its pitch, and the note matched to that score
+/// note is nearer the centre of the next or previous score note of the same
+/// pitch, which is missed, the match moves there; the wrong note is then
+/// paired with the freed score note by [`pair_wrong_pitches`].
+#[allow(clippy::too_many_arguments)]
+fn free_twins_for_wrong_notes(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    sm: &mut SegmentMatch,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+) {
+    let groups = score.groups();
+    let notes = score.notes();
+    let w = cfg.wrong_pitch_window_s;
+    let centre = |i: usize| {
+        let g = score.group_of(i);
+        anchors
+            .centres
+            .get(g - seg.g0)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| map.time_at(notes[i].onset_q))
+    };
+    // Score notes of the segment by pitch, in score order (main notes).
+    let mut by_pitch: Vec<Vec<usize>> = vec![Vec::new(); 128];
+    for g in &groups[seg.g0..=seg.g1] {
+        for &i in &g.notes {
+            if score.primary(i) == i && !notes[i].grace {
+                by_pitch[notes[i].pitch as usize].push(i);
+            }
+        }
+    }
+    for list in &mut by_pitch {
+        list.sort_by(|&x, &y| notes[x].onset_q.total_cmp(&notes[y].onset_q));
+    }
+    let mut moved = vec![false; notes.len()];
+    for k in 0..(seg.j1 - seg.j0) {
+        if sm.pos_to_score[k].is_some() {
+            continue;
+        }
+        let wrong = &perf[order[seg.j0 + k]];
+        // The best move: (gain in seconds, score note, its twin, position).
+        let mut best: Option<(f64, usize, usize, usize)> = None;
+        let lo = wrong.pitch.saturating_sub(cfg.wrong_pitch_semitones);
+        let hi = wrong
+            .pitch
+            .saturating_add(cfg.wrong_pitch_semitones)
+            .min(127);
+        for pitch in lo..=hi {
+            if pitch == wrong.pitch {
+                continue;
+            }
+            let list = &by_pitch[pitch as usize];
+            for (r, &i) in list.iter().enumerate() {
+                let Some(j) = sm.score_to_pos[i] else {
+                    continue;
+                };
+                if moved[i] || (wrong.onset_s - centre(i)).abs() > w {
+                    continue;
+                }
+                let t = perf[order[j]].onset_s;
+                let here = (t - centre(i)).abs();
+                let twins = [r.checked_sub(1), Some(r + 1)];
+                for &twin in twins.into_iter().flatten().filter_map(|x| list.get(x)) {
+                    if sm.score_to_pos[twin].is_some() || moved[twin] {
+                        continue;
+                    }
+                    let there = (t - centre(twin)).abs();
+                    let gain = here - there;
+                    if there <= w && gain > 0.0 && best.map_or(true, |b| gain > b.0) {
+                        best = Some((gain, i, twin, j));
+                    }
+                }
+            }
+        }
+        if let Some((_, i, twin, j)) = best {
+            sm.score_to_pos[i] = None;
+            sm.score_to_pos[twin] = Some(j);
+            sm.pos_to_score[j - seg.j0] = Some(twin);
+            moved[i] = true;
+            moved[twin] = true;
+        }
+    }
+}
+
 /// Wrong pitches: a missed note and an extra note at the same moment (within
 /// `wrong_pitch_window_s` of the span its onset group was played in, or of
 /// its time on the map) and within `wrong_pitch_semitones`. Pairs are made
@@ -1143,6 +1238,7 @@ pub fn assess(
             map = TimeMap::new(&anchors.points, default_spq);
             sm = match_segment(score, perf, &order, seg, &anchors, &map, cfg);
         }
+        free_twins_for_wrong_notes(score, perf, &order, seg, &mut sm, &anchors, &map, cfg);
         let last = anchors_from_matches(score, perf, &order, seg, &sm);
         if !last.points.is_empty() {
             map = TimeMap::new(&last.points, default_spq);
@@ -1546,6 +1642,46 @@ mod tests {
         assert_eq!(a.perf[5].score_note, Some(5));
         assert_eq!(a.perf[6].score_note, Some(6));
         assert_eq!(a.perf[5].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn wrong_note_gets_its_score_note_back_from_an_early_twin() {
+        // A melody over a bass, one chord a beat; melody notes 10 and 11
+        // share a pitch. Note 10 is struck a semitone off, with its bass;
+        // note 11 0.2 s early (of a 0.8 s beat), and the matching took it
+        // for note 10 (as a window widened by it lets it do): it is nearer
+        // note 11's centre, so it moves there, freeing note 10 for the
+        // wrong note.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        notes[11].pitch = notes[10].pitch;
+        if notes[12].pitch == notes[11].pitch {
+            notes[12].pitch += 2;
+        }
+        for k in 0..24 {
+            notes.push(ScoreNote::simple(30 + (k % 7) as u8, k as f64, 1.0));
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.8);
+        p[10].pitch += 1;
+        p[11].onset_s -= 0.2;
+        let cfg = AlignConfig::default();
+        let order = perf_order(&p).unwrap();
+        let path = coarse_path(&s, &p, &order, &cfg);
+        let seg = &segments(&s, &p, &order, &path)[0];
+        let anchors = anchors_from_path(&s, &p, &order, &path, seg);
+        let map = TimeMap::new(&anchors.points, 0.8);
+        let mut sm = match_segment(&s, &p, &order, seg, &anchors, &map, &cfg);
+        let pos = |perf_index: usize| order.iter().position(|&o| o == perf_index).unwrap();
+        let (early, wrong) = (pos(11), pos(10));
+        assert_eq!(sm.pos_to_score[early], Some(11));
+        // The matching as it went wrong.
+        sm.score_to_pos[11] = None;
+        sm.score_to_pos[10] = Some(early);
+        sm.pos_to_score[early] = Some(10);
+        free_twins_for_wrong_notes(&s, &p, &order, seg, &mut sm, &anchors, &map, &cfg);
+        assert_eq!(sm.pos_to_score[early], Some(11));
+        assert_eq!(sm.score_to_pos[10], None);
+        assert_eq!(sm.pos_to_score[wrong], None);
     }
 
     #[test]
