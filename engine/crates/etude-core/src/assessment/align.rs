@@ -601,6 +601,15 @@ fn segments(score: &Score, perf: &[PerfNote], order: &[usize], path: &[usize]) -
                 g0 = path[start];
                 g1 = path[j - 1];
             }
+            // The attempt's first and last notes open and close it even when
+            // their group lacks their pitch (a wrong note there can then be
+            // paired with its score note).
+            if start == 0 {
+                g0 = g0.min(path[0]);
+            }
+            if j == path.len() {
+                g1 = g1.max(path[j - 1]);
+            }
             out.push(Segment {
                 j0: start,
                 j1: j,
@@ -1153,17 +1162,39 @@ fn pair_wrong_pitches(
     let groups = score.groups();
     let notes = score.notes();
     let w = cfg.wrong_pitch_window_s;
+    // Before the first group played and after the last, nothing bounds when
+    // a note was struck (a pickup held long, a final chord rolled or held
+    // before its last notes): the window is open on that side.
+    let played = || {
+        anchors
+            .windows
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.is_some())
+    };
+    let first_played = played().map(|(k, _)| k).next().unwrap_or(0);
+    let last_played = played().map(|(k, _)| k).next_back().unwrap_or(usize::MAX);
     let mut cands: Vec<(f64, usize, usize)> = Vec::new();
-    for g in &groups[seg.g0..=seg.g1] {
+    for (kg, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
         for &i in &g.notes {
             if sm.score_to_pos[i].is_some() || score.primary(i) != i {
                 continue;
             }
             let (lo_t, hi_t) = note_window(score, seg, anchors, map, cfg, i);
-            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < lo_t - w);
+            let reach_lo = if kg <= first_played {
+                f64::NEG_INFINITY
+            } else {
+                lo_t - w
+            };
+            let reach_hi = if kg >= last_played {
+                f64::INFINITY
+            } else {
+                hi_t + w
+            };
+            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < reach_lo);
             for k in lo..(seg.j1 - seg.j0) {
                 let p = &perf[order[seg.j0 + k]];
-                if p.onset_s > hi_t + w {
+                if p.onset_s > reach_hi {
                     break;
                 }
                 let dp = p.pitch.abs_diff(notes[i].pitch);
@@ -1624,6 +1655,25 @@ mod tests {
         let grace = a.notes.iter().find(|r| r.score_note == 24).unwrap();
         assert_eq!(grace.label, Label::WrongPitch);
         assert_eq!(a.perf[p.len() - 1].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn wrong_notes_before_the_first_and_after_the_last_note_played_pair() {
+        // The first note is held long (1.2 s instead of 0.4) and the last
+        // one struck late (1 s), both a semitone off: nothing bounds their
+        // time on the open side, so they are still wrong pitches.
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        p[0].pitch += 1;
+        p[0].onset_s -= 0.8;
+        p[23].pitch += 1;
+        p[23].onset_s += 1.0;
+        p[23].offset_s += 1.0;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let l = labels(&a);
+        assert_eq!((l[0], l[23]), (Label::WrongPitch, Label::WrongPitch));
+        assert_eq!(a.perf[0].score_note, Some(0));
+        assert_eq!(a.perf[23].score_note, Some(23));
     }
 
     #[test]
