@@ -459,9 +459,20 @@ fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path
     };
     // Positions before `settled` were placed by an earlier jump's moves.
     let mut settled = 1;
-    for start in 1..m {
-        if start < settled || path[start] >= path[start - 1] || chunk_start[start] != start {
+    for jump in 1..m {
+        if jump < settled || path[jump] >= path[jump - 1] {
             continue;
+        }
+        // A jump inside a chord: when the restart's first group holds the
+        // chord's notes before the jump too, the whole chord is the restart's
+        // (its first notes were taken for the forward pass's).
+        let start = chunk_start[jump];
+        if start < jump {
+            let g_r = path[jump];
+            if start == 0 || path[start - 1] <= g_r || !holds_all(start..jump, g_r) {
+                continue;
+            }
+            path[start..jump].fill(g_r);
         }
         let mut j = start;
         // Once a chord has moved one way, the next may only move the same way.
@@ -1945,6 +1956,29 @@ mod tests {
         place_jumps_at_pauses(&s, &p, &order, &mut path);
         let expected: Vec<usize> = (0..16).chain(8..32).collect();
         assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn restart_chord_split_by_the_jump_goes_with_the_restart() {
+        // The player stops after note 15 and goes back to note 8, a chord
+        // whose first-struck note (upper) note 16 has too; the path took it
+        // for note 16 and jumped after it.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let upper = 96;
+        notes.push(ScoreNote::simple(upper, 8.0, 1.0));
+        notes.push(ScoreNote::simple(upper, 16.0, 1.0));
+        let s = Score::new(notes.clone()).unwrap();
+        let mut p = played_from(&notes[..16], 0.0);
+        p.push(PerfNote::new(upper, 7.19, 7.4, 64));
+        p.extend(played_from(&notes[8..32], 7.2));
+        let order = perf_order(&p).unwrap();
+        let g8 = s.group_of(8);
+        let mut path: Vec<usize> = (0..16).map(|k| s.group_of(k)).collect();
+        path.push(s.group_of(16));
+        path.extend((8..32).map(|k| s.group_of(k)));
+        place_jumps_at_pauses(&s, &p, &order, &mut path);
+        assert_eq!(path[16], g8);
+        assert_eq!(path[15], s.group_of(15));
     }
 
     #[test]
