@@ -1219,14 +1219,64 @@ fn pair_wrong_pitches(
     }
     cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
-    let mut taken = vec![false; seg.j1 - seg.j0];
-    for (_, i, k) in cands {
-        if wrong[i].is_none() && !taken[k] {
-            taken[k] = true;
-            wrong[i] = Some(seg.j0 + k);
+    let mut owner: Vec<Option<usize>> = vec![None; seg.j1 - seg.j0];
+    for &(_, i, k) in &cands {
+        if wrong[i].is_none() && owner[k].is_none() {
+            owner[k] = Some(i);
+            wrong[i] = Some(k);
         }
     }
+    augment_pairs(&cands, &mut wrong, &mut owner);
+    for w in wrong.iter_mut().flatten() {
+        *w += seg.j0;
+    }
     wrong
+}
+
+/// Pairs left unpaired by the cheapest-first pass get a partner when a chain
+/// of re-pairings frees one (an augmenting path): two wrong notes of one
+/// chord, the cheaper pair taken first, must not leave the other one's
+/// score note and wrong note both unpaired. `cands` are (cost, score note,
+/// position) sorted by cost; `wrong` and `owner` the pairs both ways.
+fn augment_pairs(
+    cands: &[(f64, usize, usize)],
+    wrong: &mut [Option<usize>],
+    owner: &mut [Option<usize>],
+) {
+    let mut adj: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &(_, i, k) in cands {
+        adj.entry(i).or_default().push(k);
+    }
+    let unpaired: Vec<usize> = adj
+        .keys()
+        .copied()
+        .filter(|&i| wrong[i].is_none())
+        .collect();
+    for i in unpaired {
+        let mut seen = vec![false; owner.len()];
+        augment(i, &adj, wrong, owner, &mut seen);
+    }
+}
+
+fn augment(
+    i: usize,
+    adj: &std::collections::BTreeMap<usize, Vec<usize>>,
+    wrong: &mut [Option<usize>],
+    owner: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for &k in adj.get(&i).map_or(&[][..], |v| v.as_slice()) {
+        if seen[k] {
+            continue;
+        }
+        seen[k] = true;
+        if owner[k].map_or(true, |o| augment(o, adj, wrong, owner, seen)) {
+            owner[k] = Some(i);
+            wrong[i] = Some(k);
+            return true;
+        }
+    }
+    false
 }
 
 /// Aligns a performance to the score: labels, timing, tempo.
@@ -1743,6 +1793,32 @@ mod tests {
         assert_eq!(sm.pos_to_score[early], Some(11));
         assert_eq!(sm.score_to_pos[10], None);
         assert_eq!(sm.pos_to_score[wrong], None);
+    }
+
+    #[test]
+    fn two_wrong_notes_of_a_chord_both_pair() {
+        // Beat 10 is the chord 57 + 60, struck 59 + 62. The cheapest pair
+        // (60, 59) would leave 62 (too far from 57) and 57 both unpaired;
+        // the pairing that pairs both wins.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        for k in 0..24 {
+            notes.push(ScoreNote::simple(30 + (k % 7) as u8, k as f64, 1.0));
+        }
+        notes[10].pitch = 60;
+        notes[34].pitch = 57;
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.8);
+        p[10].pitch = 62;
+        p[34].pitch = 59;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(
+            (a.perf[10].label, a.perf[10].score_note),
+            (Label::WrongPitch, Some(10))
+        );
+        assert_eq!(
+            (a.perf[34].label, a.perf[34].score_note),
+            (Label::WrongPitch, Some(34))
+        );
     }
 
     #[test]
