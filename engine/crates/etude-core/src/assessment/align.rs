@@ -14,20 +14,29 @@
 //!    fresh state survives beside the cheaper-for-now state that lingers in
 //!    the group just played (a short restart). Backward
 //!    jumps split the attempt into segments that are aligned apart. A note
-//!    played with the note before a backward jump (a chord) stays before it.
+//!    played with the note before a backward jump (a chord) stays before it;
+//!    where pitch alone ties between two places for a jump, timing decides:
+//!    a restart begins after a pause, so the chord next to the jump goes to
+//!    the reading whose gap beside it is ordinary playing at the local tempo.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
 //!    give a time map (score quarters → seconds); for each pitch, the score
 //!    notes and the performed notes of that pitch are matched in order by an
 //!    edit-distance programme whose match cost is the distance to the
 //!    predicted time in units of `sigma_s`, and whose gaps cost `gap_cost`
-//!    (missed / extra). The map is rebuilt from the matches and the pass
+//!    (missed / extra; a grace note left out costs three quarters of that).
+//!    The map is rebuilt from the matches and the pass
 //!    repeated. A group's window and anchor leave out an onset far from the
 //!    line through the neighbouring groups when a nearby group that holds
 //!    the pitch but has no onset of it is nearer (an omitted note's group
 //!    must not keep the same pitch played a beat later).
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
-//!    (within `wrong_pitch_window_s` of the note's predicted time) and within
-//!    `wrong_pitch_semitones` become one wrong pitch.
+//!    (within `wrong_pitch_window_s` of the note's predicted time; open-ended
+//!    before the first group played and after the last) and within
+//!    `wrong_pitch_semitones` become one wrong pitch: cheapest pairs first,
+//!    then augmenting paths so no pair blocks two. First, a score note taken
+//!    by the same-pitch note of a neighbouring score note (struck a little
+//!    early or late) is freed for the wrong note struck at its time when that
+//!    note is nearer the neighbour's centre and the neighbour is missed.
 //!
 //! The last segment through a note gives its final outcome; a restart's
 //! segment begins at its first onset group with a note struck, and a note of
