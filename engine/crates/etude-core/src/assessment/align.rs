@@ -14,20 +14,29 @@
 //!    fresh state survives beside the cheaper-for-now state that lingers in
 //!    the group just played (a short restart). Backward
 //!    jumps split the attempt into segments that are aligned apart. A note
-//!    played with the note before a backward jump (a chord) stays before it.
+//!    played with the note before a backward jump (a chord) stays before it;
+//!    where pitch alone ties between two places for a jump, timing decides:
+//!    a restart begins after a pause, so the chord next to the jump goes to
+//!    the reading whose gap beside it is ordinary playing at the local tempo.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
 //!    give a time map (score quarters → seconds); for each pitch, the score
 //!    notes and the performed notes of that pitch are matched in order by an
 //!    edit-distance programme whose match cost is the distance to the
 //!    predicted time in units of `sigma_s`, and whose gaps cost `gap_cost`
-//!    (missed / extra). The map is rebuilt from the matches and the pass
+//!    (missed / extra; a grace note left out costs three quarters of that).
+//!    The map is rebuilt from the matches and the pass
 //!    repeated. A group's window and anchor leave out an onset far from the
 //!    line through the neighbouring groups when a nearby group that holds
 //!    the pitch but has no onset of it is nearer (an omitted note's group
 //!    must not keep the same pitch played a beat later).
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
-//!    (within `wrong_pitch_window_s` of the note's predicted time) and within
-//!    `wrong_pitch_semitones` become one wrong pitch.
+//!    (within `wrong_pitch_window_s` of the note's predicted time; open-ended
+//!    before the first group played and after the last) and within
+//!    `wrong_pitch_semitones` become one wrong pitch: cheapest pairs first,
+//!    then augmenting paths so no pair blocks two. First, a score note taken
+//!    by the same-pitch note of a neighbouring score note (struck a little
+//!    early or late) is freed for the wrong note struck at its time when that
+//!    note is nearer the neighbour's centre and the neighbour is missed.
 //!
 //! The last segment through a note gives its final outcome; a restart's
 //! segment begins at its first onset group with a note struck, and a note of
@@ -398,10 +407,7 @@ fn jump_sources(prev: &[f32], groups: &[Group], per_q: f32, out: &mut [(f32, usi
 /// next note, within `CHORD_S`) whose pitch the previous note's group holds
 /// stays in that group (the path ties between the two; the restart starts
 /// after the chord, not a group before the bar the player went back to).
-/// Likewise a note nearer the previous note than the next whose pitch the
-/// next group holds: the player stopped after it.
 fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
-    const CHORD_S: f64 = 0.1;
     let groups = score.groups();
     let m = path.len();
     let mut j = 1;
@@ -417,14 +423,170 @@ fn keep_chords_before_jumps(score: &Score, perf: &[PerfNote], order: &[usize], p
                 .any(|k| perf[order[k]].pitch == p.pitch);
             if before <= CHORD_S && before < after && groups[g].has_pitch(p.pitch) && !taken {
                 path[j] = g;
-            } else if before < after && groups.get(g + 1).is_some_and(|n| n.has_pitch(p.pitch)) {
-                // The note after the last one before the jump, followed by
-                // a longer gap than the one before it: the player stops
-                // after it, then goes back (a restart starts after a pause).
-                path[j] = g + 1;
             }
         }
         j += 1;
+    }
+}
+
+/// Onsets closer than this follow each other in one chord (see
+/// [`place_jumps_at_pauses`]).
+const CHORD_S: f64 = 0.1;
+
+/// Moves each backward jump of the coarse path to the pause it was made in.
+/// Pitch alone often ties between two places for it: the chord struck just
+/// before the stop may be the forward pass's next group or the restart's
+/// first, when both hold its pitches (music that repeats). A restart begins
+/// after a pause, so the chord goes to the reading whose gap next to it is
+/// ordinary playing at the local tempo: after the jump, a chord that the
+/// next forward group holds moves before the jump when the gap before it is
+/// nearer its notated length than the gap after it is; before the jump, a
+/// chord that the group before the restart's first holds moves after it in
+/// the opposite case. Repeated until neither moves.
+fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
+    let groups = score.groups();
+    let m = path.len();
+    let onset = |j: usize| perf[order[j]].onset_s;
+    // chunk_start[j]: first note of the chord (onsets within CHORD_S) holding j.
+    let mut chunk_start = vec![0usize; m];
+    for j in 1..m {
+        chunk_start[j] = if onset(j) - onset(j - 1) <= CHORD_S {
+            chunk_start[j - 1]
+        } else {
+            j
+        };
+    }
+    let chunk_end = |j: usize| {
+        (j..m)
+            .find(|&k| chunk_start[k] != chunk_start[j])
+            .unwrap_or(m)
+    };
+    let holds_all = |range: std::ops::Range<usize>, g: usize| {
+        range
+            .into_iter()
+            .all(|k| groups[g].has_pitch(perf[order[k]].pitch))
+    };
+    // Positions before `settled` were placed by an earlier jump's moves.
+    let mut settled = 1;
+    for jump in 1..m {
+        if jump < settled || path[jump] >= path[jump - 1] {
+            continue;
+        }
+        // A jump inside a chord: when the restart's first group holds the
+        // chord's notes before the jump too, the whole chord is the restart's
+        // (its first notes were taken for the forward pass's).
+        let start = chunk_start[jump];
+        if start < jump {
+            let g_r = path[jump];
+            if start == 0 || path[start - 1] <= g_r || !holds_all(start..jump, g_r) {
+                continue;
+            }
+            path[start..jump].fill(g_r);
+        }
+        let mut j = start;
+        // Once a chord has moved one way, the next may only move the same way.
+        let (mut may_forward, mut may_back) = (true, true);
+        loop {
+            let g = path[j - 1];
+            let spq = local_spq(score, perf, order, path, chunk_start[j - 1]);
+            let b1 = chunk_end(j);
+            // The chord after the jump as the forward pass's next group.
+            if may_forward
+                && b1 < m
+                && g + 1 < groups.len()
+                && path[b1] <= g
+                && holds_all(j..b1, g + 1)
+            {
+                let t_g = group_start(perf, order, path, j);
+                let e_forward = gap_error(onset(j) - t_g, (groups[g + 1].q - groups[g].q) * spq);
+                let e_restart = gap_error(
+                    onset(b1) - onset(j),
+                    (groups[path[b1]].q - groups[path[j]].q) * spq,
+                );
+                if e_forward < e_restart {
+                    path[j..b1].fill(g + 1);
+                    j = b1;
+                    may_back = false;
+                    continue;
+                }
+            }
+            // The chord before the jump as the restart's first group.
+            let a0 = chunk_start[j - 1];
+            let g_r = path[j];
+            if may_back && a0 > 0 && g_r > 0 && path[a0 - 1] > g_r - 1 && holds_all(a0..j, g_r - 1)
+            {
+                let t_prev = group_start(perf, order, path, a0);
+                let dq = groups[path[a0]].q - groups[path[a0 - 1]].q;
+                let e_forward = gap_error(onset(a0) - t_prev, dq * spq);
+                let e_restart = gap_error(
+                    onset(j) - onset(a0),
+                    (groups[g_r].q - groups[g_r - 1].q) * spq,
+                );
+                if e_restart < e_forward {
+                    path[a0..j].fill(g_r - 1);
+                    j = a0;
+                    may_forward = false;
+                    continue;
+                }
+            }
+            break;
+        }
+        settled = j + 1;
+    }
+}
+
+/// How far a gap between two onsets is from the length the score gives it,
+/// as a log ratio (softened by 50 ms, so chord notes and short notes do not
+/// dominate).
+fn gap_error(gap: f64, expected: f64) -> f64 {
+    const SOFT_S: f64 = 0.05;
+    if gap < 0.0 || expected < 0.0 {
+        return f64::INFINITY;
+    }
+    ((gap + SOFT_S) / (expected + SOFT_S)).ln().abs()
+}
+
+/// First onset of the run of notes just before position `j` that the path
+/// puts in the same group as note `j - 1`.
+fn group_start(perf: &[PerfNote], order: &[usize], path: &[usize], j: usize) -> f64 {
+    let g = path[j - 1];
+    (0..j)
+        .rev()
+        .take_while(|&k| path[k] == g)
+        .map(|k| perf[order[k]].onset_s)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Seconds per quarter of the playing just before position `j`: from the
+/// first onsets of the last few groups of the forward run ending there
+/// (the notated tempo when there are too few).
+fn local_spq(score: &Score, perf: &[PerfNote], order: &[usize], path: &[usize], j: usize) -> f64 {
+    const GROUPS: usize = 5;
+    let groups = score.groups();
+    let fallback = score.notated_spq(path[j.saturating_sub(1)]);
+    if j == 0 {
+        return fallback;
+    }
+    // (group, first onset) of each group, walking back.
+    let mut seen: Vec<(usize, f64)> = Vec::with_capacity(GROUPS);
+    for k in (0..j).rev() {
+        let (g, t) = (path[k], perf[order[k]].onset_s);
+        match seen.last_mut() {
+            Some(last) if last.0 == g => last.1 = last.1.min(t),
+            Some(last) if last.0 < g => break,
+            _ => {
+                if seen.len() == GROUPS {
+                    break;
+                }
+                seen.push((g, t));
+            }
+        }
+    }
+    match (seen.first(), seen.last()) {
+        (Some(&(g1, t1)), Some(&(g0, t0))) if g1 > g0 && t1 > t0 => {
+            (t1 - t0) / (groups[g1].q - groups[g0].q)
+        }
+        _ => fallback,
     }
 }
 
@@ -458,6 +620,15 @@ fn segments(score: &Score, perf: &[PerfNote], order: &[usize], path: &[usize]) -
             if g0 == usize::MAX {
                 g0 = path[start];
                 g1 = path[j - 1];
+            }
+            // The attempt's first and last notes open and close it even when
+            // their group lacks their pitch (a wrong note there can then be
+            // paired with its score note).
+            if start == 0 {
+                g0 = g0.min(path[0]);
+            }
+            if j == path.len() {
+                g1 = g1.max(path[j - 1]);
             }
             out.push(Segment {
                 j0: start,
@@ -494,11 +665,7 @@ fn anchors_from_path(
         let p = &perf[order[j]];
         if g >= seg.g0 && g <= seg.g1 && groups[g].has_pitch(p.pitch) {
             // Skip pitches that are only grace notes in the group.
-            let non_grace = groups[g]
-                .notes
-                .iter()
-                .any(|&i| score.notes()[i].pitch == p.pitch && !score.notes()[i].grace);
-            if non_grace {
+            if has_main_note(score, g, p.pitch) {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }
         }
@@ -666,11 +833,30 @@ fn anchors_from_matches(
 /// hardly moves the choice between a match and a gap.
 const CENTRE_SHARE: f64 = 0.1;
 
-/// Edit-distance matching of one pitch: `s_times` predicted times of the
-/// score notes (in order: window start, end, sigma, centre or NaN),
-/// `p_times` onsets of the performed notes. Returns pairs (score k, perf k).
+/// Where and how a score note is expected, for [`match_sequence`].
+#[derive(Debug, Clone, Copy)]
+struct Expected {
+    /// Window it is on time in.
+    lo: f64,
+    hi: f64,
+    sigma: f64,
+    /// Centre of its onset group, or NaN.
+    centre: f64,
+    /// Cost of leaving it unmatched.
+    miss_cost: f64,
+}
+
+/// A grace note left out costs this share of a main note's cost: players
+/// drop ornaments more often than the notes they decorate, and a grace note
+/// on its main note's pitch and onset must not take the one strike the two
+/// share (its window is wider, so without this it would).
+const GRACE_MISS_SHARE: f64 = 0.75;
+
+/// Edit-distance matching of one pitch: `s_times` where the score notes are
+/// expected (in order), `p_times` onsets of the performed notes. Returns
+/// pairs (score k, perf k).
 fn match_sequence(
-    s_times: &[(f64, f64, f64, f64)],
+    s_times: &[Expected],
     p_times: &[f64],
     cfg: &AlignConfig,
     out: &mut Vec<(usize, usize)>,
@@ -686,7 +872,7 @@ fn match_sequence(
     // 0 = diagonal (match), 1 = score gap (missed), 2 = perf gap (extra)
     let mut bt = vec![0u8; (a + 1) * w];
     for i in 1..=a {
-        d[i * w] = gap * i as f64;
+        d[i * w] = d[(i - 1) * w] + s_times[i - 1].miss_cost;
         bt[i * w] = 1;
     }
     for j in 1..=b {
@@ -694,7 +880,13 @@ fn match_sequence(
         bt[j] = 2;
     }
     for i in 1..=a {
-        let (lo, hi, sigma, centre) = s_times[i - 1];
+        let Expected {
+            lo,
+            hi,
+            sigma,
+            centre,
+            miss_cost,
+        } = s_times[i - 1];
         for j in 1..=b {
             let p = p_times[j - 1];
             let dev = if p < lo {
@@ -704,7 +896,7 @@ fn match_sequence(
             } else {
                 0.0
             };
-            let mut best = d[(i - 1) * w + j] + gap;
+            let mut best = d[(i - 1) * w + j] + miss_cost;
             let mut how = 1u8;
             let e = d[i * w + j - 1] + gap;
             if e < best {
@@ -779,6 +971,15 @@ fn note_window(
     (prev.min(lo - cfg.grace_lead_s), hi)
 }
 
+/// Whether onset group `g` has a note of `pitch` that is not a grace note.
+fn has_main_note(score: &Score, g: usize, pitch: u8) -> bool {
+    let notes = score.notes();
+    score.groups()[g]
+        .notes
+        .iter()
+        .any(|&i| notes[i].pitch == pitch && !notes[i].grace)
+}
+
 fn match_segment(
     score: &Score,
     perf: &[PerfNote],
@@ -828,7 +1029,13 @@ fn match_segment(
             let n = &notes[i];
             let (lo, hi) = note_window(score, seg, anchors, map, cfg, i);
             if n.grace {
-                s_times.push((lo, hi, cfg.sigma_s * 2.0, f64::NAN));
+                s_times.push(Expected {
+                    lo,
+                    hi,
+                    sigma: cfg.sigma_s * 2.0,
+                    centre: f64::NAN,
+                    miss_cost: cfg.gap_cost * GRACE_MISS_SHARE,
+                });
             } else {
                 let centre = anchors
                     .centres
@@ -836,7 +1043,13 @@ fn match_segment(
                     .copied()
                     .flatten()
                     .unwrap_or(f64::NAN);
-                s_times.push((lo, hi, cfg.sigma_s, centre));
+                s_times.push(Expected {
+                    lo,
+                    hi,
+                    sigma: cfg.sigma_s,
+                    centre,
+                    miss_cost: cfg.gap_cost,
+                });
             }
         }
         p_times.clear();
@@ -851,6 +1064,101 @@ fn match_segment(
         }
     }
     sm
+}
+
+/// Frees score notes for the wrong notes struck for them. A wrong note's
+/// score note may have been taken by a note of its pitch struck for a
+/// neighbouring note of that pitch (a little early or late; its group's
+/// window, widened by that note, let it in): that neighbour is then missed
+/// and the wrong note extra. When a note left over (unmatched) lies at a
+/// score note's group centre within `wrong_pitch_window_s` and
+/// `wrong_pitch_semitones` of its pitch, and the note matched to that score
+/// note is nearer the centre of the next or previous score note of the same
+/// pitch, which is missed, the match moves there; the wrong note is then
+/// paired with the freed score note by [`pair_wrong_pitches`].
+#[allow(clippy::too_many_arguments)]
+fn free_twins_for_wrong_notes(
+    score: &Score,
+    perf: &[PerfNote],
+    order: &[usize],
+    seg: &Segment,
+    sm: &mut SegmentMatch,
+    anchors: &Anchors,
+    map: &TimeMap,
+    cfg: &AlignConfig,
+) {
+    let groups = score.groups();
+    let notes = score.notes();
+    let w = cfg.wrong_pitch_window_s;
+    let centre = |i: usize| {
+        let g = score.group_of(i);
+        anchors
+            .centres
+            .get(g - seg.g0)
+            .copied()
+            .flatten()
+            .unwrap_or_else(|| map.time_at(notes[i].onset_q))
+    };
+    // Score notes of the segment by pitch, in score order (main notes).
+    let mut by_pitch: Vec<Vec<usize>> = vec![Vec::new(); 128];
+    for g in &groups[seg.g0..=seg.g1] {
+        for &i in &g.notes {
+            if score.primary(i) == i && !notes[i].grace {
+                by_pitch[notes[i].pitch as usize].push(i);
+            }
+        }
+    }
+    for list in &mut by_pitch {
+        list.sort_by(|&x, &y| notes[x].onset_q.total_cmp(&notes[y].onset_q));
+    }
+    let mut moved = vec![false; notes.len()];
+    for k in 0..(seg.j1 - seg.j0) {
+        if sm.pos_to_score[k].is_some() {
+            continue;
+        }
+        let wrong = &perf[order[seg.j0 + k]];
+        // The best move: (gain in seconds, score note, its twin, position).
+        let mut best: Option<(f64, usize, usize, usize)> = None;
+        let lo = wrong.pitch.saturating_sub(cfg.wrong_pitch_semitones);
+        let hi = wrong
+            .pitch
+            .saturating_add(cfg.wrong_pitch_semitones)
+            .min(127);
+        for pitch in lo..=hi {
+            if pitch == wrong.pitch {
+                continue;
+            }
+            let list = &by_pitch[pitch as usize];
+            for (r, &i) in list.iter().enumerate() {
+                let Some(j) = sm.score_to_pos[i] else {
+                    continue;
+                };
+                if moved[i] || (wrong.onset_s - centre(i)).abs() > w {
+                    continue;
+                }
+                let t = perf[order[j]].onset_s;
+                let here = (t - centre(i)).abs();
+                let twins = [r.checked_sub(1), Some(r + 1)];
+                for &twin in twins.into_iter().flatten().filter_map(|x| list.get(x)) {
+                    if sm.score_to_pos[twin].is_some() || moved[twin] {
+                        continue;
+                    }
+                    let there = (t - centre(twin)).abs();
+                    let gain = here - there;
+                    if there <= w && gain > 0.0 && best.map_or(true, |b| gain > b.0) {
+                        best = Some((gain, i, twin, j));
+                    }
+                }
+            }
+        }
+        if let Some((_, i, twin, j)) = best {
+            sm.score_to_pos[i] = None;
+            sm.score_to_pos[twin] = Some(j);
+            sm.pos_to_score[j - seg.j0] = Some(twin);
+            moved[i] = true;
+            moved[twin] = true;
+        }
+    }
 }
 
 /// Wrong pitches: a missed note and an extra note at the same moment (within
@@ -874,17 +1182,39 @@ fn pair_wrong_pitches(
     let groups = score.groups();
     let notes = score.notes();
     let w = cfg.wrong_pitch_window_s;
+    // Before the first group played and after the last, nothing bounds when
+    // a note was struck (a pickup held long, a final chord rolled or held
+    // before its last notes): the window is open on that side.
+    let played = || {
+        anchors
+            .windows
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| x.is_some())
+    };
+    let first_played = played().map(|(k, _)| k).next().unwrap_or(0);
+    let last_played = played().map(|(k, _)| k).next_back().unwrap_or(usize::MAX);
     let mut cands: Vec<(f64, usize, usize)> = Vec::new();
-    for g in &groups[seg.g0..=seg.g1] {
+    for (kg, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
         for &i in &g.notes {
             if sm.score_to_pos[i].is_some() || score.primary(i) != i {
                 continue;
             }
             let (lo_t, hi_t) = note_window(score, seg, anchors, map, cfg, i);
-            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < lo_t - w);
+            let reach_lo = if kg <= first_played {
+                f64::NEG_INFINITY
+            } else {
+                lo_t - w
+            };
+            let reach_hi = if kg >= last_played {
+                f64::INFINITY
+            } else {
+                hi_t + w
+            };
+            let lo = order[seg.j0..seg.j1].partition_point(|&o| perf[o].onset_s < reach_lo);
             for k in lo..(seg.j1 - seg.j0) {
                 let p = &perf[order[seg.j0 + k]];
-                if p.onset_s > hi_t + w {
+                if p.onset_s > reach_hi {
                     break;
                 }
                 let dp = p.pitch.abs_diff(notes[i].pitch);
@@ -898,14 +1228,64 @@ fn pair_wrong_pitches(
     }
     cands.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
     let mut wrong: Vec<Option<usize>> = vec![None; notes.len()];
-    let mut taken = vec![false; seg.j1 - seg.j0];
-    for (_, i, k) in cands {
-        if wrong[i].is_none() && !taken[k] {
-            taken[k] = true;
-            wrong[i] = Some(seg.j0 + k);
+    let mut owner: Vec<Option<usize>> = vec![None; seg.j1 - seg.j0];
+    for &(_, i, k) in &cands {
+        if wrong[i].is_none() && owner[k].is_none() {
+            owner[k] = Some(i);
+            wrong[i] = Some(k);
         }
     }
+    augment_pairs(&cands, &mut wrong, &mut owner);
+    for w in wrong.iter_mut().flatten() {
+        *w += seg.j0;
+    }
     wrong
+}
+
+/// Pairs left unpaired by the cheapest-first pass get a partner when a chain
+/// of re-pairings frees one (an augmenting path): two wrong notes of one
+/// chord, the cheaper pair taken first, must not leave the other one's
+/// score note and wrong note both unpaired. `cands` are (cost, score note,
+/// position) sorted by cost; `wrong` and `owner` the pairs both ways.
+fn augment_pairs(
+    cands: &[(f64, usize, usize)],
+    wrong: &mut [Option<usize>],
+    owner: &mut [Option<usize>],
+) {
+    let mut adj: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for &(_, i, k) in cands {
+        adj.entry(i).or_default().push(k);
+    }
+    let unpaired: Vec<usize> = adj
+        .keys()
+        .copied()
+        .filter(|&i| wrong[i].is_none())
+        .collect();
+    for i in unpaired {
+        let mut seen = vec![false; owner.len()];
+        augment(i, &adj, wrong, owner, &mut seen);
+    }
+}
+
+fn augment(
+    i: usize,
+    adj: &std::collections::BTreeMap<usize, Vec<usize>>,
+    wrong: &mut [Option<usize>],
+    owner: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    for &k in adj.get(&i).map_or(&[][..], |v| v.as_slice()) {
+        if seen[k] {
+            continue;
+        }
+        seen[k] = true;
+        if owner[k].map_or(true, |o| augment(o, adj, wrong, owner, seen)) {
+            owner[k] = Some(i);
+            wrong[i] = Some(k);
+            return true;
+        }
+    }
+    false
 }
 
 /// Aligns a performance to the score: labels, timing, tempo.
@@ -926,6 +1306,7 @@ pub fn assess(
     let notes = score.notes();
     let mut path = coarse_path(score, perf, &order, cfg);
     keep_chords_before_jumps(score, perf, &order, &mut path);
+    place_jumps_at_pauses(score, perf, &order, &mut path);
     let segs = segments(score, perf, &order, &path);
 
     let mut perf_res: Vec<PerfResult> = vec![
@@ -958,6 +1339,7 @@ pub fn assess(
             map = TimeMap::new(&anchors.points, default_spq);
             sm = match_segment(score, perf, &order, seg, &anchors, &map, cfg);
         }
+        free_twins_for_wrong_notes(score, perf, &order, seg, &mut sm, &anchors, &map, cfg);
         let last = anchors_from_matches(score, perf, &order, seg, &sm);
         if !last.points.is_empty() {
             map = TimeMap::new(&last.points, default_spq);
@@ -1303,6 +1685,34 @@ mod tests {
     }
 
     #[test]
+    fn one_strike_for_a_grace_note_and_its_main_note_is_the_main_note() {
+        // Note 10 has a grace note of its own pitch; the player strikes the
+        // pitch once, with the beat: the main note is played, the grace note
+        // left out.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        let mut n = ScoreNote::simple(notes[10].pitch, 10.0, 0.0);
+        n.grace = true;
+        notes.push(n);
+        let s = Score::new(notes).unwrap();
+        let p: Vec<PerfNote> = play(&s, 0.4).into_iter().take(24).collect();
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
+        assert_eq!((label(10), label(24)), (Label::Match, Label::Missed));
+        assert_eq!(a.perf[10].score_note, Some(10));
+        // Struck twice, just before the beat and with it: both are played.
+        let mut p2 = p.clone();
+        p2.push(PerfNote::new(
+            p[10].pitch,
+            p[10].onset_s - 0.12,
+            p[10].onset_s,
+            64,
+        ));
+        let a = assess(&s, &p2, &AlignConfig::default()).unwrap();
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert_eq!(a.perf[24].score_note, Some(24));
+    }
+
+    #[test]
     fn grace_note_played_off_pitch_is_a_wrong_pitch() {
         let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
         let mut n = ScoreNote::simple(95, 10.0, 0.0);
@@ -1315,6 +1725,25 @@ mod tests {
         let grace = a.notes.iter().find(|r| r.score_note == 24).unwrap();
         assert_eq!(grace.label, Label::WrongPitch);
         assert_eq!(a.perf[p.len() - 1].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn wrong_notes_before_the_first_and_after_the_last_note_played_pair() {
+        // The first note is held long (1.2 s instead of 0.4) and the last
+        // one struck late (1 s), both a semitone off: nothing bounds their
+        // time on the open side, so they are still wrong pitches.
+        let s = scale(24);
+        let mut p = play(&s, 0.4);
+        p[0].pitch += 1;
+        p[0].onset_s -= 0.8;
+        p[23].pitch += 1;
+        p[23].onset_s += 1.0;
+        p[23].offset_s += 1.0;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let l = labels(&a);
+        assert_eq!((l[0], l[23]), (Label::WrongPitch, Label::WrongPitch));
+        assert_eq!(a.perf[0].score_note, Some(0));
+        assert_eq!(a.perf[23].score_note, Some(23));
     }
 
     #[test]
@@ -1333,6 +1762,72 @@ mod tests {
         assert_eq!(a.perf[5].score_note, Some(5));
         assert_eq!(a.perf[6].score_note, Some(6));
         assert_eq!(a.perf[5].label, Label::WrongPitch);
+    }
+
+    #[test]
+    fn wrong_note_gets_its_score_note_back_from_an_early_twin() {
+        // A melody over a bass, one chord a beat; melody notes 10 and 11
+        // share a pitch. Note 10 is struck a semitone off, with its bass;
+        // note 11 0.2 s early (of a 0.8 s beat), and the matching took it
+        // for note 10 (as a window widened by it lets it do): it is nearer
+        // note 11's centre, so it moves there, freeing note 10 for the
+        // wrong note.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        notes[11].pitch = notes[10].pitch;
+        if notes[12].pitch == notes[11].pitch {
+            notes[12].pitch += 2;
+        }
+        for k in 0..24 {
+            notes.push(ScoreNote::simple(30 + (k % 7) as u8, k as f64, 1.0));
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.8);
+        p[10].pitch += 1;
+        p[11].onset_s -= 0.2;
+        let cfg = AlignConfig::default();
+        let order = perf_order(&p).unwrap();
+        let path = coarse_path(&s, &p, &order, &cfg);
+        let seg = &segments(&s, &p, &order, &path)[0];
+        let anchors = anchors_from_path(&s, &p, &order, &path, seg);
+        let map = TimeMap::new(&anchors.points, 0.8);
+        let mut sm = match_segment(&s, &p, &order, seg, &anchors, &map, &cfg);
+        let pos = |perf_index: usize| order.iter().position(|&o| o == perf_index).unwrap();
+        let (early, wrong) = (pos(11), pos(10));
+        assert_eq!(sm.pos_to_score[early], Some(11));
+        // The matching as it went wrong.
+        sm.score_to_pos[11] = None;
+        sm.score_to_pos[10] = Some(early);
+        sm.pos_to_score[early] = Some(10);
+        free_twins_for_wrong_notes(&s, &p, &order, seg, &mut sm, &anchors, &map, &cfg);
+        assert_eq!(sm.pos_to_score[early], Some(11));
+        assert_eq!(sm.score_to_pos[10], None);
+        assert_eq!(sm.pos_to_score[wrong], None);
+    }
+
+    #[test]
+    fn two_wrong_notes_of_a_chord_both_pair() {
+        // Beat 10 is the chord 57 + 60, struck 59 + 62. The cheapest pair
+        // (60, 59) would leave 62 (too far from 57) and 57 both unpaired;
+        // the pairing that pairs both wins.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        for k in 0..24 {
+            notes.push(ScoreNote::simple(30 + (k % 7) as u8, k as f64, 1.0));
+        }
+        notes[10].pitch = 60;
+        notes[34].pitch = 57;
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.8);
+        p[10].pitch = 62;
+        p[34].pitch = 59;
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(
+            (a.perf[10].label, a.perf[10].score_note),
+            (Label::WrongPitch, Some(10))
+        );
+        assert_eq!(
+            (a.perf[34].label, a.perf[34].score_note),
+            (Label::WrongPitch, Some(34))
+        );
     }
 
     #[test]
@@ -1502,6 +1997,73 @@ mod tests {
         assert_eq!(a.segment_starts, vec![0, 16]);
         assert_eq!(a.perf[15].score_note, Some(15));
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn note_struck_before_a_quick_restart_stays_before_it() {
+        // Note 16 follows a half note and has the pitch of note 8, the note
+        // before the bar the player goes back to (note 9): struck on time
+        // (0.8 s after note 15), then the restart after a shorter gap (0.6
+        // s). Pitch alone ties between the two places for the jump; the gap
+        // before note 16 is its notated length, so it belongs to the first
+        // pass.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        for (k, n) in notes.iter_mut().enumerate().skip(16) {
+            n.onset_q = k as f64 + 1.0;
+        }
+        notes[16].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let at = |k: usize, t: f64| PerfNote::new(notes[k].pitch, t, t + 0.3, 64);
+        let mut p: Vec<PerfNote> = (0..16).map(|k| at(k, k as f64 * 0.4)).collect();
+        p.push(at(16, 6.8));
+        p.extend((9..32).map(|k| at(k, 7.4 + (notes[k].onset_q - 9.0) * 0.4)));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 17]);
+        assert_eq!(a.perf[16].score_note, Some(16));
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+        assert!(labels(&a).iter().all(|&l| l == Label::Match));
+    }
+
+    #[test]
+    fn restart_after_a_pause_starts_with_its_first_note() {
+        // The player stops after note 15, pauses, and goes back to note 8,
+        // whose pitch note 16 has as well. Pitch alone ties between taking
+        // the first note after the pause for note 16 and jumping one note
+        // later (the path below); the pause is not note 15's notated length,
+        // so the restart begins with it.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        notes[16].pitch = notes[8].pitch;
+        let s = Score::new(notes.clone()).unwrap();
+        let mut p = played_from(&notes[..16], 0.0);
+        p.extend(played_from(&notes[8..32], 7.2));
+        let order = perf_order(&p).unwrap();
+        let mut path: Vec<usize> = (0..=16).chain(9..32).collect();
+        place_jumps_at_pauses(&s, &p, &order, &mut path);
+        let expected: Vec<usize> = (0..16).chain(8..32).collect();
+        assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn restart_chord_split_by_the_jump_goes_with_the_restart() {
+        // The player stops after note 15 and goes back to note 8, a chord
+        // whose first-struck note (upper) note 16 has too; the path took it
+        // for note 16 and jumped after it.
+        let mut notes: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let upper = 96;
+        notes.push(ScoreNote::simple(upper, 8.0, 1.0));
+        notes.push(ScoreNote::simple(upper, 16.0, 1.0));
+        let s = Score::new(notes.clone()).unwrap();
+        let mut p = played_from(&notes[..16], 0.0);
+        p.push(PerfNote::new(upper, 7.19, 7.4, 64));
+        p.extend(played_from(&notes[8..32], 7.2));
+        let order = perf_order(&p).unwrap();
+        let g8 = s.group_of(8);
+        let mut path: Vec<usize> = (0..16).map(|k| s.group_of(k)).collect();
+        path.push(s.group_of(16));
+        path.extend((8..32).map(|k| s.group_of(k)));
+        place_jumps_at_pauses(&s, &p, &order, &mut path);
+        assert_eq!(path[16], g8);
+        assert_eq!(path[15], s.group_of(15));
     }
 
     #[test]
