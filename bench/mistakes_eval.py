@@ -377,7 +377,9 @@ def _deviations(al: Any) -> dict[int, float]:
     """Timing deviation of each score note's final pass, where it has one."""
     return {
         int(si): float(d)
-        for si, d, f in zip(al.note_score_index, al.note_timing_dev_s, al.note_is_final, strict=True)
+        for si, d, f in zip(
+            al.note_score_index, al.note_timing_dev_s, al.note_is_final, strict=True
+        )
         if f and d == d
     }
 
