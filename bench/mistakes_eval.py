@@ -33,6 +33,7 @@ Run::
 
     .venv/bin/python -m bench.mistakes_eval            # all 88, rates 0.02 0.05 0.1
     .venv/bin/python -m bench.mistakes_eval --limit 2  # 2 per piece
+    .venv/bin/python -m bench.mistakes_eval --offline-only --rubato  # + the rubato guard
 """
 
 from __future__ import annotations
@@ -372,6 +373,21 @@ def _trace_timing(
     _context(items, a, k, 3)
 
 
+def _deviations(al: Any) -> dict[int, float]:
+    """Timing deviation of each score note's final pass, where it has one."""
+    return {
+        int(si): float(d)
+        for si, d, f in zip(
+            al.note_score_index, al.note_timing_dev_s, al.note_is_final, strict=True
+        )
+        if f and d == d
+    }
+
+
+def _abs_deviations(al: Any) -> list[float]:
+    return [abs(d) for d in _deviations(al).values()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -399,6 +415,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="print the offline false positives of this kind, note by note (diagnostics)",
     )
+    parser.add_argument(
+        "--rubato",
+        action="store_true",
+        help="also print the median |timing deviation| of the 88 takes as played (no mistakes)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     import partitura as pt
@@ -411,6 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         collections.Counter
     )
     timing: dict[float, list[float]] = collections.defaultdict(list)
+    rubato: list[float] = []
     started = time.time()
     for n, r in enumerate(rows):
         if r["piece"] not in scores:
@@ -421,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         deleted = {sd.ids.index(a["score_id"]) for a in gt if a["label"] == "deletion"} | {
             i for i in range(len(sd)) if sd.model.primary(i) != i
         }
+        if args.rubato:
+            rubato += _abs_deviations(offline(sd, base, shifts=False))
         for rate in args.rates:
             rng = np.random.default_rng([args.seed, n, int(rate * 1000)])
             items, replayed = perturb(sd, base, rate, rng, not args.no_restarts)
@@ -497,16 +521,7 @@ def main(argv: list[str] | None = None) -> int:
             # Timing: the same perturbed performance without the shifts.
             b = offline(sd, items, shifts=False)
 
-            def devs(al: Any) -> dict[int, float]:
-                return {
-                    int(si): float(d)
-                    for si, d, f in zip(
-                        al.note_score_index, al.note_timing_dev_s, al.note_is_final, strict=True
-                    )
-                    if f and d == d
-                }
-
-            da, db = devs(a), devs(b)
+            da, db = _deviations(a), _deviations(b)
             for it in items:
                 if it.shift and it.sidx in da and it.sidx in db:
                     err = da[it.sidx] - db[it.sidx] - it.shift
@@ -541,6 +556,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{rate:5.2f} {system:<8} {pr('wrong'):>16} {pr('missed'):>14} "
                 f"{pr('extra'):>14} {pr('restart_'):>15} {tim:>14}"
             )
+    if rubato:
+        # How closely the deviation line follows real rubato: a line that ignored the player's
+        # tempo changes would score well on shifted notes and put every real note off it.
+        print(
+            f"rubato guard: median |timing deviation| of the takes as played "
+            f"{np.median(rubato) * 1000:.1f} ms (n={len(rubato)})"
+        )
     return 0
 
 

@@ -50,8 +50,9 @@
 //! weighs nothing.
 
 use super::error::AssessmentError;
+use super::local_tempo::{local_tempo, matched_onsets_by_group, Expected};
 use super::score::{perf_order, Group, PerfNote, Score};
-use super::timing::{biweight_line, fit_line, median, TimeMap};
+use super::timing::{fit_line, median, TimeMap};
 
 /// Tuning of [`assess`]; the defaults are what the benchmark measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -779,21 +780,6 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
     }
 }
 
-/// Smallest spread (robust standard deviation, seconds) assumed of onsets
-/// around the local tempo line: below it, the biweight would cut off the
-/// ordinary unevenness of real playing.
-const TIMING_MIN_SCALE_S: f64 = 0.015;
-
-/// Neighbouring onset groups each side added to `tempo_neighbours` for the
-/// line a note's timing deviation is measured against (tricube-weighted).
-/// Measured with the biweight's 8-scale cut-off (`bench.mistakes_eval`,
-/// injected 80–200 ms shifts recovered within ±20 ms, rates 0.02 / 0.05 /
-/// 0.1): seed 5 0.988 / 0.966 / 0.890 → 0.991 / 0.964 / 0.889, seed 11
-/// 0.989 / 0.962 / 0.895 → 0.989 / 0.970 / 0.901; and the line follows real
-/// playing more closely (untouched notes of the 88 takes: median |deviation|
-/// 57.7 → 54.7 ms), the tempo curve and its feedback unchanged.
-const DEVIATION_EXTRA_NEIGHBOURS: usize = 2;
-
 /// Anchors on each side used to check a group's onsets.
 const ANCHOR_NEIGHBOURS: usize = 4;
 /// Onsets further from the neighbours' line than this share of the time to
@@ -1366,81 +1352,25 @@ pub fn assess(
         seg_start.push(g_start);
 
         // Local tempo line per onset group (neighbours only) and deviations.
-        let mut group_onsets: Vec<Vec<f64>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
-        for (k, s) in sm.pos_to_score.iter().enumerate() {
-            if let Some(i) = *s {
-                if !notes[i].grace {
-                    group_onsets[score.group_of(i) - seg.g0].push(perf[order[seg.j0 + k]].onset_s);
-                }
-            }
-        }
-        let anchor_list: Vec<(usize, f64, f64)> = group_onsets
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| {
-                let spread = v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
-                    - v.iter().copied().fold(f64::INFINITY, f64::min);
-                (seg.g0 + k, median(v), spread)
-            })
-            .collect();
-        // expected[g - g0]: time of group g from its neighbours' line; spq local.
-        let mut expected: Vec<Option<(f64, f64)>> = vec![None; seg.g1 - seg.g0 + 1];
-        let kn = cfg.tempo_neighbours;
-        let kd = kn + DEVIATION_EXTRA_NEIGHBOURS;
-        let mut pts = Vec::with_capacity(2 * kd + 1);
-        let n_a = anchor_list.len();
-        // 2·k neighbours of anchor `ai`, centred where the segment allows it.
-        let window = |ai: usize, k: usize| {
-            let lo = ai.saturating_sub(k).min(n_a.saturating_sub(2 * k + 1));
-            lo..(lo + 2 * k + 1).min(n_a)
-        };
-        for (ai, &(g, time, spread)) in anchor_list.iter().enumerate() {
-            let q0 = groups[g].q;
-            // The line a note's timing is measured against: tricube weights by
-            // score distance over a wider window, so that the nearest
-            // neighbours set it (it follows rubato) and the farther ones keep
-            // a slip or two among the near ones from bending it.
-            let near = &anchor_list[window(ai, kd)];
-            let reach = near
-                .iter()
-                .map(|&(gg, _, _)| (groups[gg].q - q0).abs())
-                .fold(0.0, f64::max)
-                * 1.05
-                + 1e-9;
-            pts.clear();
-            for &(gg, tt, _) in near {
-                if gg != g {
-                    let u = (groups[gg].q - q0).abs() / reach;
-                    pts.push((groups[gg].q, tt, (1.0 - u.powi(3)).powi(3)));
-                }
-            }
-            let fit = biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S);
-            let (exp_t, spq) = match fit {
-                Some((a, b)) if b > 0.0 => (a, b),
-                _ => (map.time_at(q0), default_spq),
-            };
-            // The tempo curve: the kn neighbours each side and the group, evenly.
-            pts.clear();
-            for &(gg, tt, _) in &anchor_list[window(ai, kn)] {
-                if gg != g {
-                    pts.push((groups[gg].q, tt, 1.0));
-                }
-            }
-            pts.push((q0, time, 1.0));
-            let spq_with = match biweight_line(&mut pts, q0, TIMING_MIN_SCALE_S) {
-                Some((_, b)) if b > 0.0 => b,
-                _ => spq,
-            };
-            expected[g - seg.g0] = Some((exp_t, spq));
-            tempo.push(TempoPoint {
-                score_q: q0,
-                time_s: time,
-                qpm: 60.0 / spq_with,
-                spread_s: spread,
-                segment: si,
-            });
-        }
+        let group_q: Vec<f64> = groups[seg.g0..=seg.g1].iter().map(|g| g.q).collect();
+        let mut onsets = matched_onsets_by_group(
+            score,
+            perf,
+            &order[seg.j0..seg.j1],
+            &sm.pos_to_score,
+            seg.g0,
+            group_q.len(),
+        );
+        let lines = local_tempo(
+            &group_q,
+            &mut onsets,
+            cfg.tempo_neighbours,
+            &map,
+            default_spq,
+            si,
+        );
+        tempo.extend_from_slice(&lines.tempo);
+        let expected = lines.expected;
 
         let mut pass = Vec::new();
         for g in g_start..=seg.g1 {
@@ -1456,8 +1386,11 @@ pub fn assess(
                 let (mut timing_dev_s, mut duration_ratio) = (None, None);
                 if let Some(j) = pos {
                     let p = &perf[order[j]];
-                    let (exp_t, spq) =
-                        expected[g - seg.g0].unwrap_or((map.time_at(n.onset_q), default_spq));
+                    let Expected { time_s: exp_t, spq } =
+                        expected[g - seg.g0].unwrap_or(Expected {
+                            time_s: map.time_at(n.onset_q),
+                            spq: default_spq,
+                        });
                     if !n.grace {
                         timing_dev_s = Some(p.onset_s - exp_t);
                         if n.duration_q > 0.0 {

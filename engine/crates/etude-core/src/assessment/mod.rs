@@ -26,6 +26,7 @@
 pub mod align;
 pub mod error;
 pub mod follow;
+mod local_tempo;
 pub mod metrics;
 pub mod recognize;
 pub mod score;
