@@ -813,7 +813,9 @@ impl Follower {
             }
             let first = &notes[groups[g0].notes[0]];
             let bar_start = (first.beat - 1.0).abs() < 1e-6;
-            let score = n as f64 + if bar_start { 0.5 } else { 0.0 } - penalty;
+            // Ranked as it was admitted: a far jump counts one note less.
+            let far_cost = if far { 1.0 } else { 0.0 };
+            let score = n as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
             if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
                 best = Some((score, g, ex));
             }
@@ -1340,6 +1342,34 @@ mod tests {
         for (k, st) in steps.iter().enumerate().skip(24 + 101 + 4) {
             assert_eq!(st.score_note, Some(k - 24 - 4), "note {k}");
         }
+    }
+
+    #[test]
+    fn a_restart_prefers_the_near_copy_of_a_repeated_motif() {
+        // Twelve bars of eighths; a six-note motif off the beat in bar 2
+        // and again, on the downbeat, in bar 9 (far ahead of bar 3).
+        let motif = [95u8, 97, 99, 100, 98, 96];
+        let pitches: Vec<u8> = (0..96)
+            .map(|i: usize| match i {
+                10..=15 => motif[i - 10],
+                64..=69 => motif[i - 64],
+                _ => 30 + ((i * 37) % 61) as u8,
+            })
+            .collect();
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Bars 1–3, then back to the motif in bar 2 and on. The copies tie
+        // on the notes; bar 9's starts a bar, but the near one is the jump.
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.extend(play(&s, 10, s.len(), 12.5, 0.5));
+        let steps = follow(&s, &perf);
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        let bar = steps[jump].position.unwrap().bar;
+        assert_eq!(bar, 2, "jumped to bar {bar} on note {jump}");
     }
 
     #[test]
