@@ -213,10 +213,15 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
             continue
         g = int(np.searchsorted(onsets, q - 1e-9))
         window = onsets[g : g + 2]
+        # A unison doubling is one key: its primary note stands for it (the follower reports
+        # primaries, and only primaries count as missed).
         cand = [
             i
             for i in np.where(np.isin(sd.onset_q, window))[0].tolist()
-            if i not in struck and i not in taken and abs(int(sd.pitch[i]) - it.pitch) <= 2
+            if sd.model.primary(i) == i
+            and i not in struck
+            and i not in taken
+            and abs(int(sd.pitch[i]) - it.pitch) <= 2
         ]
         if cand:
             labels[k] = "wrong_pitch"
