@@ -37,6 +37,11 @@
 //!    pass as the new position. Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
 //!    until the copies part, is moved to the right copy as a whole.
+//! 4. **A chord is one group.** A chord note the current group cannot take
+//!    but the next can, when the chord entered the current group late (past
+//!    the midpoint to the next group's time) and all its notes matched there
+//!    are free in the next one, moves the chord on (revised): its first
+//!    notes fitted both groups, the rest decide.
 //!
 //! Work per note is bounded: `window + 3` groups locally, and at most
 //! `max_candidates × max_lost` group look-ups when lost (plus `RECENT` = 48
@@ -154,7 +159,9 @@ pub struct FollowStep {
     pub cost: f64,
     /// The follower jumped (restart, skip ahead) on this note.
     pub jumped: bool,
-    /// Earlier notes re-matched by that jump: (performed index, score note).
+    /// Earlier notes re-matched by that jump, or by this note showing that
+    /// the chord it belongs to is the next group's: (performed index, score
+    /// note).
     pub revised: Vec<(usize, usize)>,
     /// Current local tempo, quarters per minute.
     pub qpm: f64,
@@ -857,9 +864,18 @@ impl Follower {
         // Where the previous note was played, if it was extra.
         let prev_extra = self.extra_group.take();
 
-        let local = self
+        let mut local = self
             .local(pitch, t)
             .filter(|&(c, _, _)| c <= self.cfg.max_cost);
+        let mut moved = Vec::new();
+        if local.map_or(true, |(c, _, _)| c > self.cfg.lost_cost) {
+            moved = self.move_chord_on(pitch, t);
+            if !moved.is_empty() {
+                local = self
+                    .local(pitch, t)
+                    .filter(|&(c, _, _)| c <= self.cfg.max_cost);
+            }
+        }
         let bad = local.map_or(true, |(c, _, _)| c > self.cfg.lost_cost);
         // The recent notes from the first doubtful one on (at most
         // `max_lost`): what a restart position must explain better.
@@ -891,7 +907,7 @@ impl Follower {
             position: None,
             cost: f64::NAN,
             jumped: false,
-            revised: Vec::new(),
+            revised: moved,
             qpm: self.qpm(),
         };
         if let Some((cost, g, note)) = local {
@@ -913,6 +929,108 @@ impl Follower {
         }
         self.remember(index, pitch, t, step.score_note);
         Ok(step)
+    }
+
+    /// Group `c`, first struck at `t`, came nearer the next group's time
+    /// than its own (geometric midpoint, at the local tempo, from the group
+    /// before it): a chord there may be the next group's.
+    fn later_than_midway(&self, c: usize, t: f64) -> bool {
+        let n = self.history.len();
+        if n < 2 || c + 1 >= self.score.onset_count() {
+            return false;
+        }
+        let groups = self.score.groups();
+        let (pq, pt) = self.history[n - 2];
+        let e = |g: usize| (groups[g].q - pq) * self.spq;
+        t - pt >= (e(c) * e(c + 1)).sqrt()
+    }
+
+    /// The recent notes struck with one at `t` (each within `chord_s` of
+    /// the next), newest first.
+    fn chord_mates(&self, t: f64) -> Vec<Recent> {
+        let mut mates = Vec::new();
+        let mut next_t = t;
+        for r in self.recent.iter().rev() {
+            if next_t - r.t > self.cfg.chord_s {
+                break;
+            }
+            mates.push(*r);
+            next_t = r.t;
+        }
+        mates
+    }
+
+    /// A chord taken for the current group `c` that belongs to the next
+    /// one: a note of it (`pitch`, at `t`) that `c` cannot take and `c + 1`
+    /// can, when `c` was first struck by this chord and every note of it
+    /// matched there is free in `c + 1` too. The group before went unplayed
+    /// or was played wrong and the chord's first notes came late for it
+    /// (they fit both); the rest of the chord decides. Moves those notes
+    /// on; returns them as (performed index, score note).
+    fn move_chord_on(&mut self, pitch: u8, t: f64) -> Vec<(usize, usize)> {
+        let Some(c) = self.current else {
+            return Vec::new();
+        };
+        let h = c + 1;
+        let mates = self.chord_mates(t);
+        let Some(first) = mates.last() else {
+            return Vec::new();
+        };
+        if h >= self.score.onset_count()
+            || self.group_pass[h] == self.pass
+            || self.group_time[c] < first.t - 1e-9
+            || self.free_note(h, pitch).is_none()
+        {
+            return Vec::new();
+        }
+        if !self.later_than_midway(c, first.t) {
+            return Vec::new();
+        }
+        let in_c = |n: usize| self.score.groups()[c].notes.contains(&n);
+        let mut moves: Vec<(usize, usize, f64)> = Vec::new();
+        for r in mates.iter().rev() {
+            let Some(n) = r.note.filter(|&n| in_c(n)) else {
+                continue;
+            };
+            let pitch = self.score.notes()[n].pitch;
+            let to = self.score.groups()[h].notes.iter().copied().find(|&i| {
+                let note = &self.score.notes()[i];
+                note.pitch == pitch
+                    && !note.grace
+                    && self.note_pass[i] != self.pass
+                    && moves.iter().all(|&(_, m, _)| m != self.score.primary(i))
+            });
+            match to {
+                Some(i) => moves.push((r.index, self.score.primary(i), r.t)),
+                None => return Vec::new(),
+            }
+        }
+        if moves.is_empty() {
+            return Vec::new();
+        }
+        for &i in &self.score.groups()[c].notes {
+            if self.note_pass[i] == self.pass {
+                self.note_pass[i] = 0;
+            }
+        }
+        self.group_pass[c] = 0;
+        for &(_, note, at) in &moves {
+            self.strike(h, note, at);
+        }
+        let (qc, qh) = (self.score.groups()[c].q, self.score.groups()[h].q);
+        if let Some(last) = self.history.last_mut() {
+            if (last.0 - qc).abs() < 1e-9 {
+                last.0 = qh;
+            }
+        }
+        self.current = Some(h);
+        self.extra_reach = None;
+        for r in self.recent.iter_mut() {
+            if let Some(&(_, note, _)) = moves.iter().find(|&&(i, _, _)| i == r.index) {
+                r.note = Some(note);
+            }
+        }
+        moves.iter().map(|&(i, note, _)| (i, note)).collect()
     }
 
     fn remember(&mut self, index: usize, pitch: u8, t: f64, note: Option<usize>) {
@@ -1370,6 +1488,31 @@ mod tests {
         let jump = steps.iter().position(|s| s.jumped).unwrap();
         let bar = steps[jump].position.unwrap().bar;
         assert_eq!(bar, 2, "jumped to bar {bar} on note {jump}");
+    }
+
+    #[test]
+    fn a_chord_after_an_unplayed_group_is_moved_on_by_its_other_notes() {
+        // Beat 2 and beat 3 share two pitches; beat 3 adds a 72.
+        let notes = vec![
+            ScoreNote::simple(60, 0.0, 1.0),
+            ScoreNote::simple(64, 1.0, 1.0),
+            ScoreNote::simple(67, 1.0, 1.0),
+            ScoreNote::simple(64, 2.0, 1.0),
+            ScoreNote::simple(67, 2.0, 1.0),
+            ScoreNote::simple(72, 2.0, 1.0),
+            ScoreNote::simple(60, 3.0, 1.0),
+        ];
+        let s = Score::new(notes).unwrap();
+        // Beat 2 left out: beat 3's first notes fit beat 2, late; its 72
+        // says whose chord it is.
+        let perf = [(60u8, 0.0), (64, 1.0), (67, 1.01), (72, 1.02), (60, 1.5)];
+        let steps = follow(&s, &perf);
+        let onsets: Vec<Option<f64>> = final_matches(&steps)
+            .iter()
+            .map(|n| n.map(|n| s.notes()[n].onset_q))
+            .collect();
+        assert_eq!(onsets, [0.0, 2.0, 2.0, 2.0, 3.0].map(Some).to_vec());
+        assert_eq!(steps[3].position.unwrap().score_q, 2.0);
     }
 
     #[test]
