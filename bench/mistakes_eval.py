@@ -206,7 +206,11 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     struck = {n for n in note if n >= 0}
     onsets = np.unique(sd.onset_q)
     labels = ["match" if n >= 0 else "extra" for n in note]
-    taken: set[int] = set()
+    # Every (extra note, unstruck score note) pair in the window (the note's group and the next,
+    # within 2 semitones), paired cheapest first — nearer the reported group, then nearer in
+    # pitch, then earlier — as the offline aligner pairs them, not first come first served (an
+    # inserted note played before a wrong note would take the wrong note's score note).
+    pairs: list[tuple[int, int, int, int]] = []
     for k, it in enumerate(items):
         q = pos[k]
         if note[k] >= 0 or q is None:  # (a pickup's positions are below 0)
@@ -215,18 +219,17 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
         window = onsets[g : g + 2]
         # A unison doubling is one key: its primary note stands for it (the follower reports
         # primaries, and only primaries count as missed).
-        cand = [
-            i
-            for i in np.where(np.isin(sd.onset_q, window))[0].tolist()
-            if sd.model.primary(i) == i
-            and i not in struck
-            and i not in taken
-            and abs(int(sd.pitch[i]) - it.pitch) <= 2
-        ]
-        if cand:
+        for i in np.where(np.isin(sd.onset_q, window))[0].tolist():
+            d = abs(int(sd.pitch[i]) - it.pitch)
+            if sd.model.primary(i) == i and i not in struck and d <= 2:
+                step = int(np.searchsorted(onsets, sd.onset_q[i] - 1e-9)) - g
+                pairs.append((step, d, k, i))
+    taken: set[int] = set()
+    for _, _, k, i in sorted(pairs):
+        if labels[k] == "extra" and i not in taken:
             labels[k] = "wrong_pitch"
-            note[k] = cand[0]
-            taken.add(cand[0])
+            note[k] = i
+            taken.add(i)
     return labels, note
 
 
