@@ -25,9 +25,10 @@ scores those):
   same perturbed performance without the shifts); share within ±20 ms of the injected shift.
 
 Offline: ``etude_engine.align``. Online: ``ScoreFollower`` fed one note at a time (with its
-revisions after a jump); it labels notes match or extra only, so its labels are derived the
-way the offline aligner does: an extra note and a score note left unstruck in its onset group
-or the next, within 2 semitones, make a wrong pitch; a score note never struck is missed.
+revisions); it labels notes match or extra only, so its labels are derived the
+way the offline aligner does: an extra note and a (primary) score note left unstruck in its onset
+group or the next, within 2 semitones, make a wrong pitch, paired cheapest first (nearer the
+reported group, then in pitch); a score note never struck is missed.
 
 Run::
 
