@@ -639,7 +639,8 @@ impl Follower {
             // The time between the notes must fit the score's distance at a
             // tempo within 4× of the current one.
             let used = |i: usize| out.iter().any(|&(_, _, n)| n == i);
-            let found = self.step_back(cur, cur_t, l.pitch, l.t, k + 1 == m, 4.0, used);
+            let first = k + 1 == m;
+            let found = self.step_back(cur, cur_t, cur_t, l.pitch, l.t, first, 4.0, used);
             if let Some((h, note)) = found {
                 out.push((k, h, note));
                 cur = h;
@@ -651,17 +652,19 @@ impl Follower {
         out
     }
 
-    /// One step of a walk back through the score from group `cur` (struck
-    /// at `cur_t`) to a note of `pitch` struck at `t`: the latest group at
-    /// most three before `cur` holding such a note not `used`, whose
-    /// distance from `cur` fits the time between the notes at a tempo within
-    /// `band`× of the current one — or `cur` itself (a chord note: within
-    /// 0.15 s unless `first`). Returns (group, note).
+    /// One step of a walk back through the score from group `cur` (its
+    /// note walked last struck at `cur_t`, its latest at `group_t`) to a
+    /// note of `pitch` struck at `t`: the latest group at most three before
+    /// `cur` holding such a note not `used`, whose distance from `cur` fits
+    /// the time from the note to `group_t` at a tempo within `band`× of the
+    /// current one — or `cur` itself (a chord note: within 0.15 s of
+    /// `cur_t` unless `first`). Returns (group, note).
     #[allow(clippy::too_many_arguments)]
     fn step_back(
         &self,
         cur: usize,
         cur_t: f64,
+        group_t: f64,
         pitch: u8,
         t: f64,
         first: bool,
@@ -679,7 +682,7 @@ impl Follower {
             }
             if h < cur {
                 let expected = (groups[cur].q - groups[h].q) * self.spq;
-                let ratio = (cur_t - t + 0.05) / (expected + 0.05);
+                let ratio = (group_t - t + 0.05) / (expected + 0.05);
                 if !(1.0 / band..=band).contains(&ratio) {
                     continue;
                 }
@@ -707,7 +710,9 @@ impl Follower {
     fn extend_back(&self, g0: usize, t0: f64, before: usize, used: &[usize]) -> Explained {
         let mut used = used.to_vec();
         let mut out: Explained = Vec::new();
-        let (mut cur, mut cur_t) = (g0, t0);
+        // A chord's time is its latest note's: the first note of a rolled or
+        // spread chord is early for the distance from the group before.
+        let (mut cur, mut cur_t, mut group_t) = (g0, t0, t0);
         for r in self.recent.iter().rev() {
             if r.index >= before {
                 continue;
@@ -715,13 +720,16 @@ impl Follower {
             if r.index < self.pass_start {
                 break;
             }
-            let step = self.step_back(cur, cur_t, r.pitch, r.t, false, CONTINUOUS, |i| {
+            let step = self.step_back(cur, cur_t, group_t, r.pitch, r.t, false, CONTINUOUS, |i| {
                 used.contains(&i)
             });
             match step {
                 Some((h, note)) => {
                     out.push((r.index, h, note));
                     used.push(note);
+                    if h < cur {
+                        group_t = r.t;
+                    }
                     cur = h;
                     cur_t = r.t;
                 }
@@ -1269,6 +1277,48 @@ mod tests {
         }
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
+        }
+    }
+
+    #[test]
+    fn the_walk_back_times_a_spread_chord_by_its_latest_note() {
+        // A B A C as above, A's third onset a chord (64 + 71).
+        let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
+        let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
+        let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
+        let mut notes: Vec<ScoreNote> = [a, b, a, c]
+            .concat()
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        notes.push(ScoreNote::simple(71, 1.0, 0.5));
+        notes.push(ScoreNote::simple(71, 9.0, 0.5));
+        let s = Score::new(notes).unwrap();
+        // Eighths 0.15 s apart; the chord spread, its 71 0.12 s early.
+        let spq = 0.3;
+        let take = |t0: f64, from: usize, to: usize| -> Vec<(u8, f64)> {
+            let mut out = Vec::new();
+            for (k, &p) in [a, b, a, c].concat()[from..to].iter().enumerate() {
+                let i = from + k;
+                let t = t0 + k as f64 * 0.5 * spq;
+                if i % 16 == 2 {
+                    out.push((71, t - 0.12));
+                }
+                out.push((p, t));
+            }
+            out
+        };
+        let mut perf = take(0.0, 0, 28);
+        perf.extend(take(10.0, 0, 32));
+        let n0 = 30; // the restart's first note
+        let steps = follow(&s, &perf);
+        let got = final_matches(&steps);
+        // The restart's first A, taken for the second until B came, is
+        // moved back to the first copy as a whole, across the chord.
+        for (k, n) in got.iter().enumerate().skip(n0).take(9) {
+            let q = s.notes()[n.unwrap()].onset_q;
+            assert!(q < 4.0, "note {k} at {q}");
         }
     }
 
