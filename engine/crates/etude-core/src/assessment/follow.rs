@@ -585,6 +585,13 @@ impl Follower {
         let d = t - tc;
         for g in c.saturating_sub(2)..c {
             if self.group_pass[g] != self.pass {
+                // The group just gone past, none of it struck: its note came
+                // late, after the next group's (a timing slip), soon after.
+                if g + 1 == c {
+                    if let Some(note) = self.free_note(g, pitch) {
+                        consider(0.5 + (t - self.group_time[c]) / 0.1, g, note);
+                    }
+                }
                 continue;
             }
             if let Some(note) = self.free_note(g, pitch) {
@@ -1192,6 +1199,20 @@ mod tests {
         for (i, st) in steps.iter().enumerate().skip(6) {
             assert_eq!(st.score_note, Some(i));
         }
+    }
+
+    #[test]
+    fn a_note_played_just_after_the_next_one_is_matched() {
+        let s = tune();
+        let mut perf = play(&s, 0, s.len(), 0.0, 0.5);
+        // Note 5 comes 30 ms after note 6 (a timing slip).
+        perf[5].1 = perf[6].1 + 0.03;
+        perf.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let steps = follow(&s, &perf);
+        let got: Vec<Option<usize>> = steps.iter().map(|st| st.score_note).collect();
+        let mut want: Vec<Option<usize>> = (0..s.len()).map(Some).collect();
+        want.swap(5, 6);
+        assert_eq!(got, want);
     }
 
     #[test]
