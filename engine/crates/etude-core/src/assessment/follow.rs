@@ -7,7 +7,8 @@
 //! 1. **Local window.** Every onset group from `c - 2` to `c + window` that
 //!    holds the note's pitch, not yet struck in this pass, is a candidate.
 //!    Its cost: for `c` itself, the chord spread so far; for an earlier
-//!    group, a late chord note; for a later group, the groups skipped over
+//!    group, a late chord note (or, for `c - 1` with none of it struck, a
+//!    note that came just after `c`'s); for a later group, the groups skipped over
 //!    (`skip_cost` each) plus the timing against the local tempo — arriving
 //!    *early* costs a lot (`early_weight` × log ratio: the note belongs to a
 //!    nearer group), arriving *late* costs little and is capped (rubato, a
