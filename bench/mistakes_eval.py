@@ -25,9 +25,10 @@ scores those):
   same perturbed performance without the shifts); share within ±20 ms of the injected shift.
 
 Offline: ``etude_engine.align``. Online: ``ScoreFollower`` fed one note at a time (with its
-revisions after a jump); it labels notes match or extra only, so its labels are derived the
-way the offline aligner does: an extra note and a score note left unstruck in its onset group
-or the next, within 2 semitones, make a wrong pitch; a score note never struck is missed.
+revisions); it labels notes match or extra only, so its labels are derived the
+way the offline aligner does: an extra note and a (primary) score note left unstruck in its onset
+group or the next, within 2 semitones, make a wrong pitch, paired cheapest first (nearer the
+reported group, then in pitch); a score note never struck is missed.
 
 Run::
 
@@ -207,23 +208,37 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     struck = {n for n in note if n >= 0}
     onsets = np.unique(sd.onset_q)
     labels = ["match" if n >= 0 else "extra" for n in note]
-    taken: set[int] = set()
+    # Every (extra note, unstruck score note) pair in the window (the note's group and the next,
+    # within 2 semitones), paired cheapest first — nearer the reported group, then nearer in
+    # pitch, then earlier — as the offline aligner pairs them, not first come first served (an
+    # inserted note played before a wrong note would take the wrong note's score note).
+    pairs: list[tuple[int, int, int, int]] = []
     for k, it in enumerate(items):
         q = pos[k]
         if note[k] >= 0 or q is None:  # (a pickup's positions are below 0)
             continue
         g = int(np.searchsorted(onsets, q - 1e-9))
         window = onsets[g : g + 2]
-        cand = [
-            i
-            for i in np.where(np.isin(sd.onset_q, window))[0].tolist()
-            if i not in struck and i not in taken and abs(int(sd.pitch[i]) - it.pitch) <= 2
-        ]
-        if cand:
+        # A unison doubling is one key: its primary note stands for it (the follower reports
+        # primaries, and only primaries count as missed).
+        for i in np.where(np.isin(sd.onset_q, window))[0].tolist():
+            d = abs(int(sd.pitch[i]) - it.pitch)
+            if sd.model.primary(i) == i and i not in struck and d <= 2:
+                step = int(np.searchsorted(onsets, sd.onset_q[i] - 1e-9)) - g
+                pairs.append((step, d, k, i))
+    taken: set[int] = set()
+    for _, _, k, i in sorted(pairs):
+        if labels[k] == "extra" and i not in taken:
             labels[k] = "wrong_pitch"
-            note[k] = cand[0]
-            taken.add(cand[0])
+            note[k] = i
+            taken.add(i)
     return labels, note
+
+
+def _same_key(sd: Any, a: int, b: int) -> bool:
+    """Score notes ``a`` and ``b`` are one key press: the same note, or unison doublings of it
+    (the ground truth names either; the follower reports the primary)."""
+    return a >= 0 and b >= 0 and sd.model.primary(a) == sd.model.primary(b)
 
 
 def _where(sd: Any, i: int) -> str:
@@ -298,7 +313,7 @@ def _trace(
     if "restart" in kinds:
         for k, it in enumerate(items):
             if it.kind == "replay" and not (
-                a.perf_label[k] == "match" and int(a.perf_score_index[k]) == it.sidx
+                a.perf_label[k] == "match" and _same_key(sd, int(a.perf_score_index[k]), it.sidx)
             ):
                 print(f"RESTART MISS {head}")
                 _context(items, a, k)
@@ -353,7 +368,7 @@ def _trace_online(
                     show(k)
     if "restart" in kinds:
         for k, it in enumerate(items):
-            if it.kind == "replay" and labels[k] == "match" and note[k] != it.sidx:
+            if it.kind == "replay" and labels[k] == "match" and not _same_key(sd, note[k], it.sidx):
                 print(f"RESTART WRONG {head}")
                 show(k)
 
@@ -511,7 +526,11 @@ def main(argv: list[str] | None = None) -> int:
                 _count(c, "wrong", wrong, pred_wrong)
                 _count(c, "extra", inserted, pred_extra)
                 _count(c, "missed", omitted, missed_pred & scope_set)
-                ok = sum(1 for k in replay if labels[k] == "match" and sidx[k] == items[k].sidx)
+                ok = sum(
+                    1
+                    for k in replay
+                    if labels[k] == "match" and _same_key(sd, int(sidx[k]), items[k].sidx)
+                )
                 called = sum(1 for k in replay if labels[k] == "match")
                 c["restart_tp"] += ok
                 c["restart_p"] += called

@@ -650,7 +650,8 @@ class FollowStep:
         """The follower jumped here (a restart from an earlier bar, a skip ahead)."""
     @property
     def revised(self) -> list[tuple[int, int]]:
-        """Earlier notes re-matched by that jump: (performed index, score note)."""
+        """Earlier notes re-matched by a jump, or by this note showing that their chord is the
+        next onset's: (performed index, score note)."""
     @property
     def qpm(self) -> float:
         """Current local tempo, quarters per minute."""

@@ -7,7 +7,8 @@
 //! 1. **Local window.** Every onset group from `c - 2` to `c + window` that
 //!    holds the note's pitch, not yet struck in this pass, is a candidate.
 //!    Its cost: for `c` itself, the chord spread so far; for an earlier
-//!    group, a late chord note; for a later group, the groups skipped over
+//!    group, a late chord note (or, for `c - 1` with none of it struck, a
+//!    note that came just after `c`'s); for a later group, the groups skipped over
 //!    (`skip_cost` each) plus the timing against the local tempo — arriving
 //!    *early* costs a lot (`early_weight` × log ratio: the note belongs to a
 //!    nearer group), arriving *late* costs little and is capped (rubato, a
@@ -37,6 +38,11 @@
 //!    pass as the new position. Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
 //!    until the copies part, is moved to the right copy as a whole.
+//! 4. **A chord is one group.** A chord note the current group cannot take
+//!    but the next can, when the chord entered the current group late (past
+//!    the midpoint to the next group's time) and all its notes matched there
+//!    are free in the next one, moves the chord on (revised): its first
+//!    notes fitted both groups, the rest decide.
 //!
 //! Work per note is bounded: `window + 3` groups locally, and at most
 //! `max_candidates × max_lost` group look-ups when lost (plus `RECENT` = 48
@@ -154,7 +160,9 @@ pub struct FollowStep {
     pub cost: f64,
     /// The follower jumped (restart, skip ahead) on this note.
     pub jumped: bool,
-    /// Earlier notes re-matched by that jump: (performed index, score note).
+    /// Earlier notes re-matched by that jump, or by this note showing that
+    /// the chord it belongs to is the next group's: (performed index, score
+    /// note).
     pub revised: Vec<(usize, usize)>,
     /// Current local tempo, quarters per minute.
     pub qpm: f64,
@@ -578,6 +586,13 @@ impl Follower {
         let d = t - tc;
         for g in c.saturating_sub(2)..c {
             if self.group_pass[g] != self.pass {
+                // The group just gone past, none of it struck: its note came
+                // late, after the next group's (a timing slip), soon after.
+                if g + 1 == c {
+                    if let Some(note) = self.free_note(g, pitch) {
+                        consider(0.5 + (t - self.group_time[c]) / 0.1, g, note);
+                    }
+                }
                 continue;
             }
             if let Some(note) = self.free_note(g, pitch) {
@@ -632,7 +647,8 @@ impl Follower {
             // The time between the notes must fit the score's distance at a
             // tempo within 4× of the current one.
             let used = |i: usize| out.iter().any(|&(_, _, n)| n == i);
-            let found = self.step_back(cur, cur_t, l.pitch, l.t, k + 1 == m, 4.0, used);
+            let first = k + 1 == m;
+            let found = self.step_back(cur, cur_t, cur_t, l.pitch, l.t, first, 4.0, used);
             if let Some((h, note)) = found {
                 out.push((k, h, note));
                 cur = h;
@@ -644,17 +660,19 @@ impl Follower {
         out
     }
 
-    /// One step of a walk back through the score from group `cur` (struck
-    /// at `cur_t`) to a note of `pitch` struck at `t`: the latest group at
-    /// most three before `cur` holding such a note not `used`, whose
-    /// distance from `cur` fits the time between the notes at a tempo within
-    /// `band`× of the current one — or `cur` itself (a chord note: within
-    /// 0.15 s unless `first`). Returns (group, note).
+    /// One step of a walk back through the score from group `cur` (its
+    /// note walked last struck at `cur_t`, its latest at `group_t`) to a
+    /// note of `pitch` struck at `t`: the latest group at most three before
+    /// `cur` holding such a note not `used`, whose distance from `cur` fits
+    /// the time from the note to `group_t` at a tempo within `band`× of the
+    /// current one — or `cur` itself (a chord note: within 0.15 s of
+    /// `cur_t` unless `first`). Returns (group, note).
     #[allow(clippy::too_many_arguments)]
     fn step_back(
         &self,
         cur: usize,
         cur_t: f64,
+        group_t: f64,
         pitch: u8,
         t: f64,
         first: bool,
@@ -672,7 +690,7 @@ impl Follower {
             }
             if h < cur {
                 let expected = (groups[cur].q - groups[h].q) * self.spq;
-                let ratio = (cur_t - t + 0.05) / (expected + 0.05);
+                let ratio = (group_t - t + 0.05) / (expected + 0.05);
                 if !(1.0 / band..=band).contains(&ratio) {
                     continue;
                 }
@@ -700,7 +718,9 @@ impl Follower {
     fn extend_back(&self, g0: usize, t0: f64, before: usize, used: &[usize]) -> Explained {
         let mut used = used.to_vec();
         let mut out: Explained = Vec::new();
-        let (mut cur, mut cur_t) = (g0, t0);
+        // A chord's time is its latest note's: the first note of a rolled or
+        // spread chord is early for the distance from the group before.
+        let (mut cur, mut cur_t, mut group_t) = (g0, t0, t0);
         for r in self.recent.iter().rev() {
             if r.index >= before {
                 continue;
@@ -708,13 +728,16 @@ impl Follower {
             if r.index < self.pass_start {
                 break;
             }
-            let step = self.step_back(cur, cur_t, r.pitch, r.t, false, CONTINUOUS, |i| {
+            let step = self.step_back(cur, cur_t, group_t, r.pitch, r.t, false, CONTINUOUS, |i| {
                 used.contains(&i)
             });
             match step {
                 Some((h, note)) => {
                     out.push((r.index, h, note));
                     used.push(note);
+                    if h < cur {
+                        group_t = r.t;
+                    }
                     cur = h;
                     cur_t = r.t;
                 }
@@ -813,7 +836,9 @@ impl Follower {
             }
             let first = &notes[groups[g0].notes[0]];
             let bar_start = (first.beat - 1.0).abs() < 1e-6;
-            let score = n as f64 + if bar_start { 0.5 } else { 0.0 } - penalty;
+            // Ranked as it was admitted: a far jump counts one note less.
+            let far_cost = if far { 1.0 } else { 0.0 };
+            let score = n as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
             if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
                 best = Some((score, g, ex));
             }
@@ -855,9 +880,18 @@ impl Follower {
         // Where the previous note was played, if it was extra.
         let prev_extra = self.extra_group.take();
 
-        let local = self
+        let mut local = self
             .local(pitch, t)
             .filter(|&(c, _, _)| c <= self.cfg.max_cost);
+        let mut moved = Vec::new();
+        if local.map_or(true, |(c, _, _)| c > self.cfg.lost_cost) {
+            moved = self.move_chord_on(pitch, t);
+            if !moved.is_empty() {
+                local = self
+                    .local(pitch, t)
+                    .filter(|&(c, _, _)| c <= self.cfg.max_cost);
+            }
+        }
         let bad = local.map_or(true, |(c, _, _)| c > self.cfg.lost_cost);
         // The recent notes from the first doubtful one on (at most
         // `max_lost`): what a restart position must explain better.
@@ -889,7 +923,7 @@ impl Follower {
             position: None,
             cost: f64::NAN,
             jumped: false,
-            revised: Vec::new(),
+            revised: moved,
             qpm: self.qpm(),
         };
         if let Some((cost, g, note)) = local {
@@ -911,6 +945,108 @@ impl Follower {
         }
         self.remember(index, pitch, t, step.score_note);
         Ok(step)
+    }
+
+    /// Group `c`, first struck at `t`, came nearer the next group's time
+    /// than its own (geometric midpoint, at the local tempo, from the group
+    /// before it): a chord there may be the next group's.
+    fn later_than_midway(&self, c: usize, t: f64) -> bool {
+        let n = self.history.len();
+        if n < 2 || c + 1 >= self.score.onset_count() {
+            return false;
+        }
+        let groups = self.score.groups();
+        let (pq, pt) = self.history[n - 2];
+        let e = |g: usize| (groups[g].q - pq) * self.spq;
+        t - pt >= (e(c) * e(c + 1)).sqrt()
+    }
+
+    /// The recent notes struck with one at `t` (each within `chord_s` of
+    /// the next), newest first.
+    fn chord_mates(&self, t: f64) -> Vec<Recent> {
+        let mut mates = Vec::new();
+        let mut next_t = t;
+        for r in self.recent.iter().rev() {
+            if next_t - r.t > self.cfg.chord_s {
+                break;
+            }
+            mates.push(*r);
+            next_t = r.t;
+        }
+        mates
+    }
+
+    /// A chord taken for the current group `c` that belongs to the next
+    /// one: a note of it (`pitch`, at `t`) that `c` cannot take and `c + 1`
+    /// can, when `c` was first struck by this chord and every note of it
+    /// matched there is free in `c + 1` too. The group before went unplayed
+    /// or was played wrong and the chord's first notes came late for it
+    /// (they fit both); the rest of the chord decides. Moves those notes
+    /// on; returns them as (performed index, score note).
+    fn move_chord_on(&mut self, pitch: u8, t: f64) -> Vec<(usize, usize)> {
+        let Some(c) = self.current else {
+            return Vec::new();
+        };
+        let h = c + 1;
+        let mates = self.chord_mates(t);
+        let Some(first) = mates.last() else {
+            return Vec::new();
+        };
+        if h >= self.score.onset_count()
+            || self.group_pass[h] == self.pass
+            || self.group_time[c] < first.t - 1e-9
+            || self.free_note(h, pitch).is_none()
+        {
+            return Vec::new();
+        }
+        if !self.later_than_midway(c, first.t) {
+            return Vec::new();
+        }
+        let in_c = |n: usize| self.score.groups()[c].notes.contains(&n);
+        let mut moves: Vec<(usize, usize, f64)> = Vec::new();
+        for r in mates.iter().rev() {
+            let Some(n) = r.note.filter(|&n| in_c(n)) else {
+                continue;
+            };
+            let pitch = self.score.notes()[n].pitch;
+            let to = self.score.groups()[h].notes.iter().copied().find(|&i| {
+                let note = &self.score.notes()[i];
+                note.pitch == pitch
+                    && !note.grace
+                    && self.note_pass[i] != self.pass
+                    && moves.iter().all(|&(_, m, _)| m != self.score.primary(i))
+            });
+            match to {
+                Some(i) => moves.push((r.index, self.score.primary(i), r.t)),
+                None => return Vec::new(),
+            }
+        }
+        if moves.is_empty() {
+            return Vec::new();
+        }
+        for &i in &self.score.groups()[c].notes {
+            if self.note_pass[i] == self.pass {
+                self.note_pass[i] = 0;
+            }
+        }
+        self.group_pass[c] = 0;
+        for &(_, note, at) in &moves {
+            self.strike(h, note, at);
+        }
+        let (qc, qh) = (self.score.groups()[c].q, self.score.groups()[h].q);
+        if let Some(last) = self.history.last_mut() {
+            if (last.0 - qc).abs() < 1e-9 {
+                last.0 = qh;
+            }
+        }
+        self.current = Some(h);
+        self.extra_reach = None;
+        for r in self.recent.iter_mut() {
+            if let Some(&(_, note, _)) = moves.iter().find(|&&(i, _, _)| i == r.index) {
+                r.note = Some(note);
+            }
+        }
+        moves.iter().map(|&(i, note, _)| (i, note)).collect()
     }
 
     fn remember(&mut self, index: usize, pitch: u8, t: f64, note: Option<usize>) {
@@ -1067,6 +1203,20 @@ mod tests {
     }
 
     #[test]
+    fn a_note_played_just_after_the_next_one_is_matched() {
+        let s = tune();
+        let mut perf = play(&s, 0, s.len(), 0.0, 0.5);
+        // Note 5 comes 30 ms after note 6 (a timing slip).
+        perf[5].1 = perf[6].1 + 0.03;
+        perf.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let steps = follow(&s, &perf);
+        let got: Vec<Option<usize>> = steps.iter().map(|st| st.score_note).collect();
+        let mut want: Vec<Option<usize>> = (0..s.len()).map(Some).collect();
+        want.swap(5, 6);
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn missed_notes_and_chords_out_of_order() {
         let notes = vec![
             ScoreNote::simple(60, 0.0, 1.0),
@@ -1149,6 +1299,48 @@ mod tests {
         }
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
+        }
+    }
+
+    #[test]
+    fn the_walk_back_times_a_spread_chord_by_its_latest_note() {
+        // A B A C as above, A's third onset a chord (64 + 71).
+        let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
+        let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
+        let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
+        let mut notes: Vec<ScoreNote> = [a, b, a, c]
+            .concat()
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        notes.push(ScoreNote::simple(71, 1.0, 0.5));
+        notes.push(ScoreNote::simple(71, 9.0, 0.5));
+        let s = Score::new(notes).unwrap();
+        // Eighths 0.15 s apart; the chord spread, its 71 0.12 s early.
+        let spq = 0.3;
+        let take = |t0: f64, from: usize, to: usize| -> Vec<(u8, f64)> {
+            let mut out = Vec::new();
+            for (k, &p) in [a, b, a, c].concat()[from..to].iter().enumerate() {
+                let i = from + k;
+                let t = t0 + k as f64 * 0.5 * spq;
+                if i % 16 == 2 {
+                    out.push((71, t - 0.12));
+                }
+                out.push((p, t));
+            }
+            out
+        };
+        let mut perf = take(0.0, 0, 28);
+        perf.extend(take(10.0, 0, 32));
+        let n0 = 30; // the restart's first note
+        let steps = follow(&s, &perf);
+        let got = final_matches(&steps);
+        // The restart's first A, taken for the second until B came, is
+        // moved back to the first copy as a whole, across the chord.
+        for (k, n) in got.iter().enumerate().skip(n0).take(9) {
+            let q = s.notes()[n.unwrap()].onset_q;
+            assert!(q < 4.0, "note {k} at {q}");
         }
     }
 
@@ -1340,6 +1532,59 @@ mod tests {
         for (k, st) in steps.iter().enumerate().skip(24 + 101 + 4) {
             assert_eq!(st.score_note, Some(k - 24 - 4), "note {k}");
         }
+    }
+
+    #[test]
+    fn a_restart_prefers_the_near_copy_of_a_repeated_motif() {
+        // Twelve bars of eighths; a six-note motif off the beat in bar 2
+        // and again, on the downbeat, in bar 9 (far ahead of bar 3).
+        let motif = [95u8, 97, 99, 100, 98, 96];
+        let pitches: Vec<u8> = (0..96)
+            .map(|i: usize| match i {
+                10..=15 => motif[i - 10],
+                64..=69 => motif[i - 64],
+                _ => 30 + ((i * 37) % 61) as u8,
+            })
+            .collect();
+        let notes = pitches
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        // Bars 1–3, then back to the motif in bar 2 and on. The copies tie
+        // on the notes; bar 9's starts a bar, but the near one is the jump.
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.extend(play(&s, 10, s.len(), 12.5, 0.5));
+        let steps = follow(&s, &perf);
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        let bar = steps[jump].position.unwrap().bar;
+        assert_eq!(bar, 2, "jumped to bar {bar} on note {jump}");
+    }
+
+    #[test]
+    fn a_chord_after_an_unplayed_group_is_moved_on_by_its_other_notes() {
+        // Beat 2 and beat 3 share two pitches; beat 3 adds a 72.
+        let notes = vec![
+            ScoreNote::simple(60, 0.0, 1.0),
+            ScoreNote::simple(64, 1.0, 1.0),
+            ScoreNote::simple(67, 1.0, 1.0),
+            ScoreNote::simple(64, 2.0, 1.0),
+            ScoreNote::simple(67, 2.0, 1.0),
+            ScoreNote::simple(72, 2.0, 1.0),
+            ScoreNote::simple(60, 3.0, 1.0),
+        ];
+        let s = Score::new(notes).unwrap();
+        // Beat 2 left out: beat 3's first notes fit beat 2, late; its 72
+        // says whose chord it is.
+        let perf = [(60u8, 0.0), (64, 1.0), (67, 1.01), (72, 1.02), (60, 1.5)];
+        let steps = follow(&s, &perf);
+        let onsets: Vec<Option<f64>> = final_matches(&steps)
+            .iter()
+            .map(|n| n.map(|n| s.notes()[n].onset_q))
+            .collect();
+        assert_eq!(onsets, [0.0, 2.0, 2.0, 2.0, 3.0].map(Some).to_vec());
+        assert_eq!(steps[3].position.unwrap().score_q, 2.0);
     }
 
     #[test]
