@@ -819,9 +819,9 @@ fn anchors_from_matches(
 /// hardly moves the choice between a match and a gap.
 const CENTRE_SHARE: f64 = 0.1;
 
-/// Where and how a score note is expected, for [`match_sequence`].
+/// Where and how a score note's onset is expected, for [`match_sequence`].
 #[derive(Debug, Clone, Copy)]
-struct Expected {
+struct ExpectedOnset {
     /// Window it is on time in.
     lo: f64,
     hi: f64,
@@ -842,7 +842,7 @@ const GRACE_MISS_SHARE: f64 = 0.75;
 /// expected (in order), `p_times` onsets of the performed notes. Returns
 /// pairs (score k, perf k).
 fn match_sequence(
-    s_times: &[Expected],
+    s_times: &[ExpectedOnset],
     p_times: &[f64],
     cfg: &AlignConfig,
     out: &mut Vec<(usize, usize)>,
@@ -866,7 +866,7 @@ fn match_sequence(
         bt[j] = 2;
     }
     for i in 1..=a {
-        let Expected {
+        let ExpectedOnset {
             lo,
             hi,
             sigma,
@@ -1015,7 +1015,7 @@ fn match_segment(
             let n = &notes[i];
             let (lo, hi) = note_window(score, seg, anchors, map, cfg, i);
             if n.grace {
-                s_times.push(Expected {
+                s_times.push(ExpectedOnset {
                     lo,
                     hi,
                     sigma: cfg.sigma_s * 2.0,
@@ -1029,7 +1029,7 @@ fn match_segment(
                     .copied()
                     .flatten()
                     .unwrap_or(f64::NAN);
-                s_times.push(Expected {
+                s_times.push(ExpectedOnset {
                     lo,
                     hi,
                     sigma: cfg.sigma_s,
