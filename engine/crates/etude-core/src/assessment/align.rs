@@ -5,7 +5,9 @@
 //! 1. **Coarse path.** A DTW-like programme over (score onset group, performed
 //!    note), performed notes in (onset, pitch) order. A note costs nothing in
 //!    a group holding its pitch, `extra_cost` otherwise (half of that in a
-//!    neighbouring group, for chord notes played out of order); skipping
+//!    neighbouring group, for chord notes played out of order; three
+//!    quarters for a pitch of the previous group struck there, a re-struck
+//!    note as in a short restart that lingers); skipping
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
 //!    from an earlier bar, a skip ahead) costs `jump_cost` once, plus
 //!    `jump_cost_per_quarter` per quarter jumped over (of two copies of
