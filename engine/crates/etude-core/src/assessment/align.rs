@@ -5,7 +5,9 @@
 //! 1. **Coarse path.** A DTW-like programme over (score onset group, performed
 //!    note), performed notes in (onset, pitch) order. A note costs nothing in
 //!    a group holding its pitch, `extra_cost` otherwise (half of that in a
-//!    neighbouring group, for chord notes played out of order); skipping
+//!    neighbouring group, for chord notes played out of order; three
+//!    quarters for a pitch of the previous group struck there, a re-struck
+//!    note as in a short restart that lingers); skipping
 //!    groups costs `miss_cost` per skipped note; a *jump* anywhere (a restart
 //!    from an earlier bar, a skip ahead) costs `jump_cost` once, plus
 //!    `jump_cost_per_quarter` per quarter jumped over (of two copies of
@@ -269,8 +271,13 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     let stay = cfg.stay_cost as f32;
     // Cost of note `pitch` in group `g` given the group's pitches already
     // struck in this visit (`used`, a bit per pitch of the group): a pitch
-    // struck twice in one visit is an extra note.
-    let local = |g: usize, pitch: u8, used: u64| -> (f32, u64) {
+    // struck twice in one visit is an extra note. A pitch of a neighbouring
+    // group costs half (a chord's notes played out of order); one of the
+    // previous group already struck in the visit just before this one
+    // (`before`, its bits) costs `RESTRUCK_SHARE`: a note played again, as
+    // when a short restart re-strikes the notes before the stop, or an
+    // ornament.
+    let local = |g: usize, pitch: u8, used: u64, before: u64| -> (f32, u64) {
         if let Ok(k) = groups[g].pitches.binary_search(&pitch) {
             let bit = if k < 64 { 1u64 << k } else { 0 };
             if used & bit == 0 {
@@ -278,7 +285,14 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
             }
             return (extra, used);
         }
-        if (g > 0 && groups[g - 1].has_pitch(pitch))
+        let restruck = g > 0
+            && groups[g - 1]
+                .pitches
+                .binary_search(&pitch)
+                .is_ok_and(|k| k < 64 && before & (1u64 << k) != 0);
+        if restruck {
+            (RESTRUCK_SHARE * extra, used)
+        } else if (g > 0 && groups[g - 1].has_pitch(pitch))
             || (g + 1 < g_n && groups[g + 1].has_pitch(pitch))
         {
             (0.5 * extra, used)
@@ -299,10 +313,13 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     let mut cur = [vec![INF; g_n], vec![INF; g_n]];
     let mut prev_used = [vec![0u64; g_n], vec![0u64; g_n]];
     let mut cur_used = [vec![0u64; g_n], vec![0u64; g_n]];
+    // Pitches of the previous group struck in the visit just before (bits).
+    let mut prev_before = [vec![0u64; g_n], vec![0u64; g_n]];
+    let mut cur_before = [vec![0u64; g_n], vec![0u64; g_n]];
     let mut sources = [vec![(INF, 0usize); g_n], vec![(INF, 0usize); g_n]];
     let p0 = perf[order[0]].pitch;
     for g in 0..g_n {
-        let (c, used) = local(g, p0, 0);
+        let (c, used) = local(g, p0, 0, 0);
         prev[0][g] = c + (miss * cum[g]).min(jump);
         prev_used[0][g] = used;
     }
@@ -316,28 +333,40 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
         let mut adv = [(INF, 0usize); 2];
         let row = 2 * j * g_n;
         for g in 0..g_n {
-            let (fresh_local, fresh_used) = local(g, pitch, 0);
+            let (fresh_local, fresh_used) = local(g, pitch, 0, 0);
             for layer in 0..2 {
-                let (stay_local, stay_used) = local(g, pitch, prev_used[layer][g]);
+                let stay_before = prev_before[layer][g];
+                let (stay_local, stay_used) = local(g, pitch, prev_used[layer][g], stay_before);
                 let mut c = prev[layer][g] + stay + stay_local;
                 let mut used = stay_used;
+                let mut before = stay_before;
                 let mut from = key(g, layer);
-                let a = adv[layer].0 + miss * cum[g] + fresh_local;
+                let adv_from = adv[layer].1;
+                let adv_before = if adv_from + 1 == g {
+                    prev_used[layer][adv_from]
+                } else {
+                    0
+                };
+                let (adv_local, adv_used) = local(g, pitch, 0, adv_before);
+                let a = adv[layer].0 + miss * cum[g] + adv_local;
                 // On a tie, entering the group afresh wins: it leaves more of
                 // the group's notes free for what follows.
-                if a < c || (a <= c + 1e-5 && fresh_used.count_ones() < used.count_ones()) {
+                if a < c || (a <= c + 1e-5 && adv_used.count_ones() < used.count_ones()) {
                     c = a;
-                    from = key(adv[layer].1, layer);
-                    used = fresh_used;
+                    from = key(adv_from, layer);
+                    used = adv_used;
+                    before = adv_before;
                 }
                 let (src_cost, src_g) = sources[1 - layer][g];
                 if src_cost + jump + fresh_local < c {
                     c = src_cost + jump + fresh_local;
                     from = key(src_g, 1 - layer);
                     used = fresh_used;
+                    before = 0;
                 }
                 cur[layer][g] = c;
                 cur_used[layer][g] = used;
+                cur_before[layer][g] = before;
                 back[row + 2 * g + layer] = from;
                 let cand = prev[layer][g] - miss * cum[g + 1];
                 if cand < adv[layer].0 {
@@ -347,6 +376,7 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
         }
         std::mem::swap(&mut prev, &mut cur);
         std::mem::swap(&mut prev_used, &mut cur_used);
+        std::mem::swap(&mut prev_before, &mut cur_before);
     }
     let total = cum[g_n];
     let (mut end, mut best) = (0u32, INF);
@@ -369,6 +399,10 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     }
     path
 }
+
+/// Share of `extra_cost` for a note re-striking a pitch of the previous
+/// onset group struck there (see `coarse_path`).
+const RESTRUCK_SHARE: f32 = 0.75;
 
 /// For each group `g`, the cheapest group `g' != g` to jump from and its
 /// cost: `prev[g']` plus `per_q` per quarter between the two (two sweeps, a
@@ -1891,6 +1925,37 @@ mod tests {
         }
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 24]);
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
+    fn restart_of_a_chord_and_a_note_is_a_restart() {
+        // Three-note chords, but beat 7 is a single note. The player plays
+        // beats 0..=7, goes back to the chord of beat 6, plays it and beat 7
+        // again and carries on. Lingering at beat 7 (re-striking the chord
+        // just played and the note) must cost more than the jump back.
+        let mut notes = Vec::new();
+        for k in 0..12u8 {
+            let chord: &[u8] = if k == 7 { &[50] } else { &[30, 50, 70] };
+            for &base in chord {
+                notes.push(ScoreNote::simple(base + k, f64::from(k), 1.0));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = Vec::new();
+        let mut t = 0.0;
+        for (n, k) in (0..8u8).chain(6..12).enumerate() {
+            if n == 8 {
+                t += 1.0;
+            }
+            let chord: &[u8] = if k == 7 { &[50] } else { &[30, 50, 70] };
+            for &base in chord {
+                p.push(PerfNote::new(base + k, t, t + 0.3, 64));
+            }
+            t += 0.5;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 22]);
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
     }
 
