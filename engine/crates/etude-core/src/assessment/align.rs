@@ -267,11 +267,32 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     }
     let extra = cfg.extra_cost as f32;
     let miss = cfg.miss_cost as f32;
+    // Per group, a bit per pitch (of the first 32) that a grace note and a
+    // main note share: struck twice in one visit. Its second strike is kept
+    // in the bit 32 places up, free in a group of at most 32 pitches.
+    let twice: Vec<u64> = groups
+        .iter()
+        .map(|grp| {
+            if grp.pitches.len() > 32 {
+                return 0;
+            }
+            let notes = score.notes();
+            grp.pitches
+                .iter()
+                .enumerate()
+                .filter(|&(_, &p)| {
+                    let of_pitch = || grp.notes.iter().filter(|&&i| notes[i].pitch == p);
+                    of_pitch().any(|&i| notes[i].grace) && of_pitch().any(|&i| !notes[i].grace)
+                })
+                .fold(0u64, |m, (k, _)| m | (1u64 << k))
+        })
+        .collect();
     let jump = cfg.jump_cost as f32;
     let stay = cfg.stay_cost as f32;
     // Cost of note `pitch` in group `g` given the group's pitches already
     // struck in this visit (`used`, a bit per pitch of the group): a pitch
-    // struck twice in one visit is an extra note. A pitch of a neighbouring
+    // struck twice in one visit is an extra note, unless a grace note and a
+    // main note of the group share it. A pitch of a neighbouring
     // group costs half (a chord's notes played out of order); one of the
     // previous group already struck in the visit just before this one
     // (`before`, its bits) costs `RESTRUCK_SHARE`: a note played again, as
@@ -282,6 +303,11 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
             let bit = if k < 64 { 1u64 << k } else { 0 };
             if used & bit == 0 {
                 return (0.0, used | bit);
+            }
+            // A grace note on the pitch of a main note of its group (a turn
+            // ending on the main note): the group strikes the pitch twice.
+            if twice[g] & bit != 0 && used & (bit << 32) == 0 {
+                return (0.0, used | (bit << 32));
             }
             return (extra, used);
         }
@@ -2092,6 +2118,31 @@ mod tests {
         expected.extend([8, 8]);
         expected.extend((9..=16).chain(16..32));
         assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn restart_opening_with_a_grace_note_on_its_main_note_starts_there() {
+        // Note 8 has a grace note on its own pitch, which note 7 has too.
+        // The player stops after note 15 and goes back to note 8: its grace
+        // note and main note are one visit to its group, not a restart from
+        // note 7 (which striking the pitch twice in one visit used to cost).
+        let mut main: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let pitch = main[8].pitch;
+        main[7].pitch = pitch;
+        let mut notes = main.clone();
+        notes.push(ScoreNote {
+            grace: true,
+            ..ScoreNote::simple(pitch, 8.0, 0.25)
+        });
+        let s = Score::new(notes).unwrap();
+        let grace = |t: f64| PerfNote::new(pitch, t, t + 0.05, 64);
+        let mut p = played_from(&main[..16], 0.0);
+        p.push(grace(3.12));
+        p.push(grace(7.0));
+        p.extend(played_from(&main[8..32], 7.08));
+        let order = perf_order(&p).unwrap();
+        let path = coarse_path(&s, &p, &order, &AlignConfig::default());
+        assert_eq!((path[17], path[18]), (8, 8));
     }
 
     #[test]
