@@ -267,11 +267,32 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
     }
     let extra = cfg.extra_cost as f32;
     let miss = cfg.miss_cost as f32;
+    // Per group, a bit per pitch (of the first 32) that a grace note and a
+    // main note share: struck twice in one visit. Its second strike is kept
+    // in the bit 32 places up, free in a group of at most 32 pitches.
+    let twice: Vec<u64> = groups
+        .iter()
+        .map(|grp| {
+            if grp.pitches.len() > 32 {
+                return 0;
+            }
+            let notes = score.notes();
+            grp.pitches
+                .iter()
+                .enumerate()
+                .filter(|&(_, &p)| {
+                    let of_pitch = || grp.notes.iter().filter(|&&i| notes[i].pitch == p);
+                    of_pitch().any(|&i| notes[i].grace) && of_pitch().any(|&i| !notes[i].grace)
+                })
+                .fold(0u64, |m, (k, _)| m | (1u64 << k))
+        })
+        .collect();
     let jump = cfg.jump_cost as f32;
     let stay = cfg.stay_cost as f32;
     // Cost of note `pitch` in group `g` given the group's pitches already
     // struck in this visit (`used`, a bit per pitch of the group): a pitch
-    // struck twice in one visit is an extra note. A pitch of a neighbouring
+    // struck twice in one visit is an extra note, unless a grace note and a
+    // main note of the group share it. A pitch of a neighbouring
     // group costs half (a chord's notes played out of order); one of the
     // previous group already struck in the visit just before this one
     // (`before`, its bits) costs `RESTRUCK_SHARE`: a note played again, as
@@ -282,6 +303,11 @@ fn coarse_path(score: &Score, perf: &[PerfNote], order: &[usize], cfg: &AlignCon
             let bit = if k < 64 { 1u64 << k } else { 0 };
             if used & bit == 0 {
                 return (0.0, used | bit);
+            }
+            // A grace note on the pitch of a main note of its group (a turn
+            // ending on the main note): the group strikes the pitch twice.
+            if twice[g] & bit != 0 && used & (bit << 32) == 0 {
+                return (0.0, used | (bit << 32));
             }
             return (extra, used);
         }
@@ -477,7 +503,9 @@ const CHORD_S: f64 = 0.1;
 /// next forward group holds moves before the jump when the gap before it is
 /// nearer its notated length than the gap after it is; before the jump, a
 /// chord that the group before the restart's first holds moves after it in
-/// the opposite case. Repeated until neither moves.
+/// the opposite case, and one that the restart's first group itself holds
+/// (a bass struck before its chord) when the gap before it is the longer.
+/// Repeated until none moves.
 fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
     let groups = score.groups();
     let m = path.len();
@@ -563,6 +591,26 @@ fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path
                     may_forward = false;
                     continue;
                 }
+            }
+            // The chord before the jump as the first notes of the restart's
+            // first group: a chord spread wider than `CHORD_S` (a bass note
+            // before the rest), whose first notes fit the forward pass's
+            // next group too (music that repeats), is split by the jump. The
+            // restart begins after a pause: when the gap before these notes
+            // is longer than the gap after them, they are the restart's.
+            if may_back
+                && a0 > 0
+                && path[a0 - 1] < path[a0]
+                && path[a0..j].iter().all(|&g| g == path[a0])
+                && holds_all(a0..j, g_r)
+                && onset(a0) - onset(a0 - 1) > onset(j) - onset(j - 1)
+                && !(j..m)
+                    .take_while(|&k| path[k] == g_r)
+                    .any(|k| (a0..j).any(|c| perf[order[c]].pitch == perf[order[k]].pitch))
+            {
+                // The pause before them is where the restart began.
+                path[a0..j].fill(g_r);
+                j = a0;
             }
             break;
         }
@@ -2039,6 +2087,62 @@ mod tests {
         place_jumps_at_pauses(&s, &p, &order, &mut path);
         let expected: Vec<usize> = (0..16).chain(8..32).collect();
         assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn restart_bass_struck_before_its_chord_goes_with_the_restart() {
+        // Notes 8 and 16 are the same chord over a bass (36). The player
+        // stops after note 15, pauses, and goes back to note 8, striking the
+        // bass 160 ms before the chord. Pitch alone ties between taking the
+        // bass for note 16's and jumping after it (the path below): the
+        // pause is before the bass, so it is the restart's.
+        let mut main: Vec<ScoreNote> = scale(32).notes().to_vec();
+        main[16].pitch = main[8].pitch;
+        let mut notes = main.clone();
+        notes.push(ScoreNote::simple(36, 8.0, 1.0));
+        notes.push(ScoreNote::simple(36, 16.0, 1.0));
+        let s = Score::new(notes).unwrap();
+        let bass = |t: f64| PerfNote::new(36, t, t + 0.3, 64);
+        let mut p = played_from(&main[..16], 0.0);
+        p.push(bass(3.2));
+        p.push(bass(6.7));
+        p.extend(played_from(&main[8..32], 6.86));
+        p.push(bass(9.66));
+        let order = perf_order(&p).unwrap();
+        let first: Vec<usize> = (0..=8).chain(8..=15).collect();
+        let mut path: Vec<usize> = first.clone();
+        path.extend([16, 8]);
+        path.extend((9..=16).chain(16..32));
+        place_jumps_at_pauses(&s, &p, &order, &mut path);
+        let mut expected = first;
+        expected.extend([8, 8]);
+        expected.extend((9..=16).chain(16..32));
+        assert_eq!(path, expected);
+    }
+
+    #[test]
+    fn restart_opening_with_a_grace_note_on_its_main_note_starts_there() {
+        // Note 8 has a grace note on its own pitch, which note 7 has too.
+        // The player stops after note 15 and goes back to note 8: its grace
+        // note and main note are one visit to its group, not a restart from
+        // note 7 (which striking the pitch twice in one visit used to cost).
+        let mut main: Vec<ScoreNote> = scale(32).notes().to_vec();
+        let pitch = main[8].pitch;
+        main[7].pitch = pitch;
+        let mut notes = main.clone();
+        notes.push(ScoreNote {
+            grace: true,
+            ..ScoreNote::simple(pitch, 8.0, 0.25)
+        });
+        let s = Score::new(notes).unwrap();
+        let grace = |t: f64| PerfNote::new(pitch, t, t + 0.05, 64);
+        let mut p = played_from(&main[..16], 0.0);
+        p.push(grace(3.12));
+        p.push(grace(7.0));
+        p.extend(played_from(&main[8..32], 7.08));
+        let order = perf_order(&p).unwrap();
+        let path = coarse_path(&s, &p, &order, &AlignConfig::default());
+        assert_eq!((path[17], path[18]), (8, 8));
     }
 
     #[test]
