@@ -45,11 +45,12 @@
 //! the last group before a restart struck there but missed in the final pass
 //! (a chord cut short) counts as struck.
 //!
-//! Then timing: each onset group's time is compared with a line fitted to
-//! its *neighbours* only (the nearest anchors on each side, same segment), so
-//! a slip is measured against the local tempo and is not absorbed by it. The
-//! fit is robust (Tukey's biweight): a neighbour that is itself a slip
-//! weighs nothing.
+//! Then timing (`local_tempo.rs`): each onset group's time is compared
+//! with a line fitted to its *neighbours* only (tricube-weighted, same
+//! segment), so a slip is measured against the local tempo and is not
+//! absorbed by it. The fit is robust (Tukey's biweight), and a single note
+//! far off its own neighbours' line is down-weighted in every other group's
+//! line (a robustness pass): a slipped neighbour bends the line little.
 
 use super::error::AssessmentError;
 use super::local_tempo::{local_tempo, matched_onsets_by_group, Expected};
