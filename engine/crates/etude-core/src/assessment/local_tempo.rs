@@ -278,15 +278,20 @@ mod tests {
             .collect()
     }
 
+    /// How far group 16's line moves when both its neighbours, groups of
+    /// `size` notes each, are played 150 ms late.
+    fn line_moved_by_late_neighbours(size: usize) -> f64 {
+        let clean = uneven(32);
+        let mut late = clean.clone();
+        late[15] += 0.15;
+        late[17] += 0.15;
+        expected_time(&late, size, 16) - expected_time(&clean, size, 16)
+    }
+
     #[test]
     fn slipped_single_notes_do_not_bend_their_neighbours_line() {
-        // Both neighbours of group 16 slipped 150 ms late: without the
-        // robustness pass its line moves 47 ms.
-        let clean = uneven(32);
-        let mut slipped = clean.clone();
-        slipped[15] += 0.15;
-        slipped[17] += 0.15;
-        let moved = expected_time(&slipped, 1, 16) - expected_time(&clean, 1, 16);
+        // Without the robustness pass the line moves 47 ms.
+        let moved = line_moved_by_late_neighbours(1);
         assert!(moved.abs() < 0.02, "{moved}");
     }
 
@@ -294,11 +299,7 @@ mod tests {
     fn a_chord_off_the_line_keeps_its_weight() {
         // A whole chord late is the player's rubato: its neighbours' lines
         // still follow it (the robustness pass leaves chords alone).
-        let clean = uneven(32);
-        let mut late = clean.clone();
-        late[15] += 0.15;
-        late[17] += 0.15;
-        let moved = expected_time(&late, 2, 16) - expected_time(&clean, 2, 16);
+        let moved = line_moved_by_late_neighbours(2);
         assert!(moved > 0.04, "{moved}");
     }
 }
