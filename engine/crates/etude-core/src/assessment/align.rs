@@ -521,7 +521,11 @@ const CHORD_S: f64 = 0.1;
 /// chord that the group before the restart's first holds moves after it in
 /// the opposite case, and one that the restart's first group itself holds
 /// (a bass struck before its chord) when the gap before it is the longer.
-/// Repeated until none moves.
+/// A chord after the jump that the restart's reading splits between groups
+/// may move before it when the next forward group holds all its notes but
+/// one (a chord cut short by the stop with a wrong note in it, which by
+/// pitch alone reads as well as the first notes of two of the restart's
+/// groups). Repeated until none moves.
 fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path: &mut [usize]) {
     let groups = score.groups();
     let m = path.len();
@@ -544,6 +548,15 @@ fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path
         range
             .into_iter()
             .all(|k| groups[g].has_pitch(perf[order[k]].pitch))
+    };
+    // All the notes but one (a chord with a wrong note in it).
+    let holds_most = |range: std::ops::Range<usize>, g: usize| {
+        let n = range.len();
+        let held = range
+            .into_iter()
+            .filter(|&k| groups[g].has_pitch(perf[order[k]].pitch))
+            .count();
+        held > 0 && held + 1 >= n
     };
     // Positions before `settled` were placed by an earlier jump's moves.
     let mut settled = 1;
@@ -569,12 +582,14 @@ fn place_jumps_at_pauses(score: &Score, perf: &[PerfNote], order: &[usize], path
             let g = path[j - 1];
             let spq = local_spq(score, perf, order, path, chunk_start[j - 1]);
             let b1 = chunk_end(j);
-            // The chord after the jump as the forward pass's next group.
+            // The chord after the jump as the forward pass's next group (with
+            // a wrong note in it when the restart's reading splits it).
             if may_forward
                 && b1 < m
                 && g + 1 < groups.len()
                 && path[b1] <= g
-                && holds_all(j..b1, g + 1)
+                && (holds_all(j..b1, g + 1)
+                    || (path[j..b1].iter().any(|&x| x != path[j]) && holds_most(j..b1, g + 1)))
             {
                 let t_g = group_start(perf, order, path, j);
                 let e_forward = gap_error(onset(j) - t_g, (groups[g + 1].q - groups[g].q) * spq);
@@ -2251,6 +2266,56 @@ mod tests {
         assert!(labels(&a).iter().all(|&l| l == Label::Match));
         let low = a.notes.iter().find(|r| r.score_note == 15 && r.is_final);
         assert_eq!(low.map(|r| r.segment), Some(0));
+    }
+
+    #[test]
+    fn chord_with_a_wrong_note_cut_short_by_a_restart_stays_before_it() {
+        // Sixteen two-note chords (melody 60 + k, bass 30 + k), one a beat
+        // (0.5 s). Chord 14 is 81 + 50; the player strikes 80 (wrong) and
+        // 50 there, 40 ms apart, stops and 0.6 s later goes back to chord 5.
+        // By pitch the two notes read as well the restart's: 80 in chord 3,
+        // 50 in chord 4 (a wrong note costs more than a note of another
+        // group). But they were struck as one chord, where chord 14 was due,
+        // and chords 3 and 4 would have to follow each other in 40 ms and be
+        // followed by chord 5 after 0.6 s, not 0.5.
+        let mut notes = Vec::new();
+        for k in 0..16u8 {
+            let (melody, bass) = match k {
+                3 => (80, 33),
+                4 => (64, 50),
+                14 => (81, 50),
+                _ => (60 + k, 30 + k),
+            };
+            notes.push(ScoreNote::simple(melody, f64::from(k), 1.0));
+            notes.push(ScoreNote::simple(bass, f64::from(k), 1.0));
+        }
+        let s = Score::new(notes).unwrap();
+        let chord = |k: usize, t: f64| {
+            let n = &s.notes()[2 * k..2 * k + 2];
+            [
+                PerfNote::new(n[0].pitch, t, t + 0.4, 64),
+                PerfNote::new(n[1].pitch, t, t + 0.4, 64),
+            ]
+        };
+        let mut p: Vec<PerfNote> = (0..14)
+            .flat_map(|k| chord(k, 1.0 + 0.5 * k as f64))
+            .collect();
+        p.push(PerfNote::new(80, 8.0, 8.3, 64));
+        p.push(PerfNote::new(50, 8.04, 8.3, 64));
+        p.extend((5..16).flat_map(|k| chord(k, 8.64 + 0.5 * (k - 5) as f64)));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 30]);
+        assert_eq!(a.perf[29].score_note, Some(29), "the bass of chord 14");
+        assert_eq!(a.perf[28].label, Label::WrongPitch);
+        assert_eq!(a.perf[28].score_note, Some(28));
+        // Chords 3 and 4 were played in the first pass and not missed.
+        for r in a
+            .notes
+            .iter()
+            .filter(|r| r.is_final && (6..10).contains(&r.score_note))
+        {
+            assert_eq!(r.label, Label::Match, "score note {}", r.score_note);
+        }
     }
 
     #[test]
