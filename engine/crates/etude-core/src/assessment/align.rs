@@ -36,7 +36,8 @@
 //!    must not keep the same pitch played a beat later).
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
 //!    (within `wrong_pitch_window_s` of the note's predicted time; open-ended
-//!    before the first group played and after the last) and within
+//!    before the first group played and after the last, and a group left
+//!    out before the first played reaches up to it) and within
 //!    `wrong_pitch_semitones` become one wrong pitch: cheapest pairs first,
 //!    then augmenting paths so no pair blocks two. First, a score note taken
 //!    by the same-pitch note of a neighbouring score note (struck a little
@@ -1293,6 +1294,9 @@ fn pair_wrong_pitches(
     };
     let first_played = played().map(|(k, _)| k).next().unwrap_or(0);
     let last_played = played().map(|(k, _)| k).next_back().unwrap_or(usize::MAX);
+    let window_of = |k: usize| anchors.windows.get(k).copied().flatten();
+    let first_onset = window_of(first_played).map_or(f64::NEG_INFINITY, |x| x.0);
+    let last_onset = window_of(last_played).map_or(f64::INFINITY, |x| x.1);
     let mut cands: Vec<(f64, usize, usize)> = Vec::new();
     for (kg, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
         for &i in &g.notes {
@@ -1300,13 +1304,20 @@ fn pair_wrong_pitches(
                 continue;
             }
             let (lo_t, hi_t) = note_window(score, seg, anchors, map, cfg, i);
+            // A group before the first one played (after the last) has only
+            // the map's guess for a time, extrapolated: it may have been
+            // struck any time up to that group's first onset (from its last).
             let reach_lo = if kg <= first_played {
                 f64::NEG_INFINITY
+            } else if kg > last_played {
+                (lo_t - w).min(last_onset)
             } else {
                 lo_t - w
             };
             let reach_hi = if kg >= last_played {
                 f64::INFINITY
+            } else if kg < first_played {
+                (hi_t + w).max(first_onset)
             } else {
                 hi_t + w
             };
@@ -1790,6 +1801,33 @@ mod tests {
         assert_eq!((l[0], l[23]), (Label::WrongPitch, Label::WrongPitch));
         assert_eq!(a.perf[0].score_note, Some(0));
         assert_eq!(a.perf[23].score_note, Some(23));
+    }
+
+    #[test]
+    fn wrong_pickup_before_a_slow_start_pairs() {
+        // A pickup (59, quarter -0.5), then a melody in sixteenths whose
+        // first notes the player takes slowly (0.7 s each, then 0.3 s). The
+        // pickup is struck 58, 0.7 s before the first beat: the map,
+        // extrapolated from that slow start, puts the pickup 1.4 s before
+        // the beat, but the first beat played bounds it, not the map.
+        let mut notes = vec![ScoreNote::simple(59, -0.5, 0.5)];
+        for k in 0..16 {
+            notes.push(ScoreNote::simple(
+                62 + (k % 5) as u8 * 2,
+                0.25 * k as f64,
+                0.25,
+            ));
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = vec![PerfNote::new(58, 0.0, 0.5, 64)];
+        let mut t = 0.7;
+        for (k, n) in s.notes()[1..].iter().enumerate() {
+            p.push(PerfNote::new(n.pitch, t, t + 0.2, 64));
+            t += if k < 2 { 0.7 } else { 0.3 };
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.perf[0].label, Label::WrongPitch);
+        assert_eq!(a.perf[0].score_note, Some(0));
     }
 
     #[test]
