@@ -242,6 +242,9 @@ const FAR_BACK_BARS: i32 = 4;
 const BEFORE_JUMPS: usize = 4;
 /// Cost of going past a group where extra notes were played.
 const PLAYED_SKIP: f64 = 0.3;
+/// Groups behind the current one that a lookup may pull the position back
+/// to, against the current track's matches alone.
+const PULL_BACK: usize = 2;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -813,11 +816,18 @@ impl Follower {
                     .filter(|&&(_, i)| self.count - i <= RECENT)
                     .all(|&(p, _)| far_from(p));
             let margin = if far { 3 } else { 2 };
-            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
+            // A group just behind the current one (the track ran a group
+            // ahead, e.g. after a performer's extra note took a note of the
+            // next group): the score around here is what it re-reads, so
+            // only the current track's own matches count against it.
+            let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
+            let rival = if behind { good } else { good.max(near) };
+            if n < 3 || (n as f64) < 0.75 * m as f64 || n < rival + margin {
                 continue;
             }
-            // One chord's pitches are weak evidence: two onsets at least.
-            if ex.iter().all(|&(_, h, _)| h == g) {
+            // One chord's pitches are weak evidence: two onsets at least
+            // (a whole chord that the group behind holds is enough there).
+            if !behind && ex.iter().all(|&(_, h, _)| h == g) {
                 continue;
             }
             // Plausible tempo between the first and last explained notes.
