@@ -242,6 +242,8 @@ const FAR_BACK_BARS: i32 = 4;
 const BEFORE_JUMPS: usize = 4;
 /// Cost of going past a group where extra notes were played.
 const PLAYED_SKIP: f64 = 0.3;
+/// Extra cost of a group before one where extra notes were played.
+const PLAYED_PAST: f64 = 0.5;
 /// Groups behind the current one that a lookup may pull the position back
 /// to, against the current track's matches alone.
 const PULL_BACK: usize = 2;
@@ -554,7 +556,19 @@ impl Follower {
         if t - self.group_time[c] < 0.3 * e(prev) + 0.7 * e(next) {
             return prev;
         }
+        // A chord struck as a block (more than one note, all within
+        // `chord_s`) is not being rolled: its missing notes were left out or
+        // played wrong, and in slow music (a quarter of seconds) the next
+        // group is due long before a roll's time limit.
+        let notes = self.score.notes();
+        let struck = groups[c]
+            .notes
+            .iter()
+            .filter(|&&i| !notes[i].grace && self.note_pass[i] == self.pass)
+            .count();
+        let block = struck > 1 && self.group_last[c] - self.group_time[c] <= self.cfg.chord_s;
         let rolling = prev == c
+            && !block
             && t - self.group_last[c] <= ROLL_GAP_S.max(self.spq)
             && groups[c]
                 .notes
@@ -622,7 +636,15 @@ impl Follower {
             }
             if let Some(note) = self.free_note(g, pitch) {
                 let e = (groups[g].q - groups[c].q) * self.spq;
-                consider(skipped + self.time_cost(d, e), g, note);
+                // Extra notes were played on a later group's beat: the
+                // player has gone past this one, and a note of it now is
+                // late, not a pause before it.
+                let past = if self.extra_reach.is_some_and(|r| g < r) {
+                    PLAYED_PAST
+                } else {
+                    0.0
+                };
+                consider(skipped + past + self.time_cost(d, e), g, note);
             }
             // A group where extra notes were played on time was played
             // (wrong notes): going past it is no omission.
