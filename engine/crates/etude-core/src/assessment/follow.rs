@@ -153,8 +153,8 @@ pub struct FollowStep {
     pub score_note: Option<usize>,
     /// The score position: the matched note's, or for an extra note where
     /// it was played (the current group, or a later one whose onset was
-    /// due by then; see `played_at`); `None` before anything was
-    /// recognised.
+    /// due by then; see `played_at`; before anything was recognised, the
+    /// start of the score, one group per note).
     pub position: Option<Position>,
     /// Cost of the match (0 = exactly as expected).
     pub cost: f64,
@@ -973,6 +973,19 @@ impl Follower {
             if g > c {
                 self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
             }
+            step.position = Some(self.position_of(g));
+        } else if self.score.onset_count() > 0 {
+            // Nothing recognised yet: the follower expects the start (it
+            // looks for the first notes there), so a wrong first note was
+            // played there — one group per note, chord notes together.
+            let g = match prev_extra {
+                Some(p) if t - prev_t > self.cfg.chord_s => {
+                    (p + 1).min(self.score.onset_count() - 1)
+                }
+                Some(p) => p,
+                None => 0,
+            };
+            self.extra_group = Some(g);
             step.position = Some(self.position_of(g));
         }
         self.remember(index, pitch, t, step.score_note);
