@@ -27,8 +27,9 @@ scores those):
 Offline: ``etude_engine.align``. Online: ``ScoreFollower`` fed one note at a time (with its
 revisions); it labels notes match or extra only, so its labels are derived the
 way the offline aligner does: an extra note and a (primary) score note left unstruck in its onset
-group or the next, within 2 semitones, make a wrong pitch, paired cheapest first (nearer the
-reported group, then in pitch); a score note never struck is missed.
+group or the next, within 2 semitones, make a wrong pitch, as many pairs as possible, the
+cheapest (nearer the reported group, then nearer in time to the notes matched in the score
+note's group, then in pitch); a score note never struck is missed.
 
 Run::
 
@@ -209,9 +210,8 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     onsets = np.unique(sd.onset_q)
     labels = ["match" if n >= 0 else "extra" for n in note]
     # Every (extra note, unstruck score note) pair in the window (the note's group and the next,
-    # within 2 semitones), paired cheapest first — nearer the reported group, then nearer in
-    # pitch, then earlier — as the offline aligner pairs them, not first come first served (an
-    # inserted note played before a wrong note would take the wrong note's score note).
+    # within 2 semitones); not first come first served (an inserted note played before a wrong
+    # note would take the wrong note's score note).
     pairs: list[tuple[int, int, int, int]] = []
     for k, it in enumerate(items):
         q = pos[k]
@@ -226,12 +226,33 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
             if sd.model.primary(i) == i and i not in struck and d <= 2:
                 step = int(np.searchsorted(onsets, sd.onset_q[i] - 1e-9)) - g
                 pairs.append((step, d, k, i))
-    taken: set[int] = set()
-    for _, _, k, i in sorted(pairs):
-        if labels[k] == "extra" and i not in taken:
-            labels[k] = "wrong_pitch"
-            note[k] = i
-            taken.add(i)
+    # As many pairs as the window allows (a greedy pairing can leave a wrong note unpaired when
+    # another extra note took its score note but had another one to take), then the cheapest:
+    # nearer the reported group, then struck with the notes matched in the score note's group (a
+    # wrong note in a chord comes with it; an inserted note falls between chords), then nearer
+    # in pitch. Only what the follower reported and the performed times are used.
+    if pairs:
+        from scipy.optimize import linear_sum_assignment
+
+        at: dict[float, list[float]] = collections.defaultdict(list)
+        for k, n in enumerate(note):
+            if n >= 0:
+                at[float(sd.onset_q[n])].append(items[k].t + items[k].shift)
+        ks = sorted({k for _, _, k, _ in pairs})
+        is_ = sorted({i for _, _, _, i in pairs})
+        big = 1e6
+        cost = np.full((len(ks), len(is_)), big)
+        for step, d, k, i in pairs:
+            ts = at.get(float(sd.onset_q[i]))
+            t = items[k].t + items[k].shift
+            dt = min(min(abs(t - x) for x in ts), 0.3) / 0.1 if ts else 0.0
+            c = 10.0 * step + dt + d
+            cost[ks.index(k), is_.index(i)] = min(cost[ks.index(k), is_.index(i)], c)
+        rows, cols = linear_sum_assignment(cost)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            if cost[r, c] < big:
+                labels[ks[r]] = "wrong_pitch"
+                note[ks[r]] = is_[c]
     return labels, note
 
 

@@ -17,7 +17,11 @@
 //!    note is reported where it was played: on the next group once that
 //!    group's onset is due (a wrong note on the beat), one group per note;
 //!    going past a group where extra notes were played costs less than
-//!    skipping an unplayed one (a chord played all wrong is no omission).
+//!    skipping an unplayed one (a chord played all wrong is no omission),
+//!    and a group before one where they were played costs more (the player
+//!    went past it). A chord struck as a block is not taken for a roll
+//!    still coming. Before anything is recognised, an extra note is placed
+//!    at the start of the score (where the follower looks first).
 //! 2. **Restart candidates.** Notes that were extra or only matched at a
 //!    cost above `lost_cost` (a skip) are *doubtful*; the recent notes from
 //!    the first doubtful one on (at most `max_lost`) are kept. On a doubtful
@@ -30,7 +34,11 @@
 //!    score just around the current position) does, over
 //!    two onsets or more and with a plausible tempo, becomes the new position
 //!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
-//!    and the earlier notes it explains are reported as revised.
+//!    and the earlier notes it explains are reported as revised. A position
+//!    one or two groups behind the current one (the track ran ahead, e.g.
+//!    after the player's own extra note took the next group's pitch) is
+//!    weighed against the current track's matches only, and may be a
+//!    single chord: the position is pulled back.
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -153,8 +161,8 @@ pub struct FollowStep {
     pub score_note: Option<usize>,
     /// The score position: the matched note's, or for an extra note where
     /// it was played (the current group, or a later one whose onset was
-    /// due by then; see `played_at`); `None` before anything was
-    /// recognised.
+    /// due by then; see `played_at`; before anything was recognised, the
+    /// start of the score, one group per note).
     pub position: Option<Position>,
     /// Cost of the match (0 = exactly as expected).
     pub cost: f64,
@@ -242,6 +250,11 @@ const FAR_BACK_BARS: i32 = 4;
 const BEFORE_JUMPS: usize = 4;
 /// Cost of going past a group where extra notes were played.
 const PLAYED_SKIP: f64 = 0.3;
+/// Extra cost of a group before one where extra notes were played.
+const PLAYED_PAST: f64 = 0.5;
+/// Groups behind the current one that a lookup may pull the position back
+/// to, against the current track's matches alone.
+const PULL_BACK: usize = 2;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -551,7 +564,19 @@ impl Follower {
         if t - self.group_time[c] < 0.3 * e(prev) + 0.7 * e(next) {
             return prev;
         }
+        // A chord struck as a block (more than one note, all within
+        // `chord_s`) is not being rolled: its missing notes were left out or
+        // played wrong, and in slow music (a quarter of seconds) the next
+        // group is due long before a roll's time limit.
+        let notes = self.score.notes();
+        let struck = groups[c]
+            .notes
+            .iter()
+            .filter(|&&i| !notes[i].grace && self.note_pass[i] == self.pass)
+            .count();
+        let block = struck > 1 && self.group_last[c] - self.group_time[c] <= self.cfg.chord_s;
         let rolling = prev == c
+            && !block
             && t - self.group_last[c] <= ROLL_GAP_S.max(self.spq)
             && groups[c]
                 .notes
@@ -619,7 +644,15 @@ impl Follower {
             }
             if let Some(note) = self.free_note(g, pitch) {
                 let e = (groups[g].q - groups[c].q) * self.spq;
-                consider(skipped + self.time_cost(d, e), g, note);
+                // Extra notes were played on a later group's beat: the
+                // player has gone past this one, and a note of it now is
+                // late, not a pause before it.
+                let past = if self.extra_reach.is_some_and(|r| g < r) {
+                    PLAYED_PAST
+                } else {
+                    0.0
+                };
+                consider(skipped + past + self.time_cost(d, e), g, note);
             }
             // A group where extra notes were played on time was played
             // (wrong notes): going past it is no omission.
@@ -813,11 +846,18 @@ impl Follower {
                     .filter(|&&(_, i)| self.count - i <= RECENT)
                     .all(|&(p, _)| far_from(p));
             let margin = if far { 3 } else { 2 };
-            if n < 3 || (n as f64) < 0.75 * m as f64 || n < good.max(near) + margin {
+            // A group just behind the current one (the track ran a group
+            // ahead, e.g. after a performer's extra note took a note of the
+            // next group): the score around here is what it re-reads, so
+            // only the current track's own matches count against it.
+            let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
+            let rival = if behind { good } else { good.max(near) };
+            if n < 3 || (n as f64) < 0.75 * m as f64 || n < rival + margin {
                 continue;
             }
-            // One chord's pitches are weak evidence: two onsets at least.
-            if ex.iter().all(|&(_, h, _)| h == g) {
+            // One chord's pitches are weak evidence: two onsets at least
+            // (a whole chord that the group behind holds is enough there).
+            if !behind && ex.iter().all(|&(_, h, _)| h == g) {
                 continue;
             }
             // Plausible tempo between the first and last explained notes.
@@ -941,6 +981,19 @@ impl Follower {
             if g > c {
                 self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
             }
+            step.position = Some(self.position_of(g));
+        } else if self.score.onset_count() > 0 {
+            // Nothing recognised yet: the follower expects the start (it
+            // looks for the first notes there), so a wrong first note was
+            // played there — one group per note, chord notes together.
+            let g = match prev_extra {
+                Some(p) if t - prev_t > self.cfg.chord_s => {
+                    (p + 1).min(self.score.onset_count() - 1)
+                }
+                Some(p) => p,
+                None => 0,
+            };
+            self.extra_group = Some(g);
             step.position = Some(self.position_of(g));
         }
         self.remember(index, pitch, t, step.score_note);
@@ -1598,5 +1651,134 @@ mod tests {
             ..FollowConfig::default()
         };
         assert!(Follower::new(s, cfg).is_err());
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+    use crate::assessment::ScoreNote;
+
+    fn follow(score: &Score, notes: &[(u8, f64)]) -> Vec<FollowStep> {
+        let mut f = Follower::new(score.clone(), FollowConfig::default()).unwrap();
+        notes
+            .iter()
+            .map(|&(p, t)| f.push(p, t, 64).unwrap())
+            .collect()
+    }
+
+    /// Final match of each performed note, revisions applied.
+    fn finals(steps: &[FollowStep]) -> Vec<Option<usize>> {
+        let mut out: Vec<Option<usize>> = steps.iter().map(|s| s.score_note).collect();
+        for s in steps {
+            for &(i, n) in &s.revised {
+                out[i] = Some(n);
+            }
+        }
+        out
+    }
+
+    /// Chords a quarter apart over a repeated E (64), each with two pitches
+    /// of its own.
+    fn pedal_chords(n: usize) -> Score {
+        let mut notes = Vec::new();
+        for k in 0..n {
+            let q = k as f64;
+            for p in [50 + k as u8, 64, 70 + k as u8] {
+                notes.push(ScoreNote::simple(p, q, 1.0));
+            }
+        }
+        Score::new(notes).unwrap()
+    }
+
+    #[test]
+    fn a_track_one_group_ahead_is_pulled_back() {
+        // The performer's own extra E before the first chord takes the
+        // first group's E; the chord's E then goes to the next group, and
+        // the chord's other notes, matching nothing there, would be extra —
+        // and so on for every chord (the E recurs in each). The chord's
+        // other notes fit the group just behind: the position goes back.
+        let s = pedal_chords(10);
+        let mut perf = vec![(64u8, -0.2)];
+        for k in 0..10u8 {
+            let t = f64::from(k) * 0.5;
+            perf.push((64, t));
+            perf.push((50 + k, t + 0.02));
+            perf.push((70 + k, t + 0.03));
+        }
+        let fin = finals(&follow(&s, &perf));
+        for k in 0..10 {
+            assert_eq!(fin[1 + 3 * k], Some(3 * k + 1), "chord {k}'s E");
+            assert_eq!(fin[2 + 3 * k], Some(3 * k), "chord {k}'s bass");
+            assert_eq!(fin[3 + 3 * k], Some(3 * k + 2), "chord {k}'s top");
+        }
+    }
+
+    /// Slow music (two seconds a quarter): a chord, then sixteenths.
+    fn slow_chord_then_line(line: &[u8]) -> Score {
+        let mut notes: Vec<ScoreNote> = [48u8, 60, 64, 67]
+            .iter()
+            .map(|&p| ScoreNote::simple(p, 0.0, 0.25))
+            .collect();
+        for (k, &p) in line.iter().enumerate() {
+            notes.push(ScoreNote::simple(p, 0.25 * (k + 1) as f64, 0.25));
+        }
+        for n in &mut notes {
+            n.onset_s = n.onset_q * 2.0;
+            n.duration_s = n.duration_q * 2.0;
+        }
+        Score::new(notes).unwrap()
+    }
+
+    #[test]
+    fn wrong_notes_after_a_block_chord_are_placed_on_their_beats() {
+        // The chord is struck as a block with its E wrong: it is not being
+        // rolled, so the wrong sixteenths after it, each on its beat (half a
+        // second apart, a quarter being two seconds), are placed there and
+        // not on the chord.
+        let s = slow_chord_then_line(&[71, 69, 71, 72, 74]);
+        let perf = [
+            (48u8, 0.0),
+            (60, 0.005),
+            (63, 0.01),
+            (67, 0.015),
+            (73, 0.5),
+            (70, 1.0),
+        ];
+        let steps = follow(&s, &perf);
+        assert_eq!(steps[2].score_note, None);
+        assert_eq!(steps[4].score_note, None);
+        assert_eq!(steps[4].position.unwrap().group, 1);
+        assert_eq!(steps[5].position.unwrap().group, 2);
+    }
+
+    #[test]
+    fn a_pitch_of_a_group_gone_past_is_the_later_one() {
+        // Wrong notes were played on the beats of the B and the A; the next
+        // B, on time for its own beat, is that one — not the first B late.
+        let s = slow_chord_then_line(&[71, 69, 71, 72, 74]);
+        let perf = [
+            (48u8, 0.0),
+            (60, 0.005),
+            (63, 0.01),
+            (67, 0.015),
+            (73, 0.5),
+            (70, 1.0),
+            (71, 1.5),
+            (72, 2.0),
+        ];
+        let steps = follow(&s, &perf);
+        let b2 = s.groups()[3].notes[0];
+        assert_eq!(steps[6].score_note, Some(b2));
+        assert_eq!(steps[7].score_note, Some(s.groups()[4].notes[0]));
+    }
+
+    #[test]
+    fn a_wrong_first_note_is_placed_at_the_start() {
+        let s = slow_chord_then_line(&[71, 69, 71, 72, 74]);
+        // The chord's bass wrong, alone, then the rest of it.
+        let steps = follow(&s, &[(47, 0.0), (60, 0.01), (64, 0.012)]);
+        assert_eq!(steps[0].score_note, None);
+        assert_eq!(steps[0].position.unwrap().group, 0);
     }
 }
