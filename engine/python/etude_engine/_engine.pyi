@@ -631,8 +631,9 @@ class FollowStep:
         """``"match"`` or ``"extra"``."""
     @property
     def bar(self) -> int | None:
-        """Score position — the matched note's; for an extra note, where it was played — bar as
-        printed (None before anything was recognised)."""
+        """Score position — the matched note's; for an extra note, where it was played (before
+        anything was recognised, the start of the score, one onset per note) — bar as printed
+        (None only for an empty score)."""
     @property
     def beat(self) -> float | None:
         """Beat within the bar, from 1."""

@@ -1652,20 +1652,6 @@ mod tests {
         };
         assert!(Follower::new(s, cfg).is_err());
     }
-}
-
-#[cfg(test)]
-mod more_tests {
-    use super::*;
-    use crate::assessment::ScoreNote;
-
-    fn follow(score: &Score, notes: &[(u8, f64)]) -> Vec<FollowStep> {
-        let mut f = Follower::new(score.clone(), FollowConfig::default()).unwrap();
-        notes
-            .iter()
-            .map(|&(p, t)| f.push(p, t, 64).unwrap())
-            .collect()
-    }
 
     /// Final match of each performed note, revisions applied.
     fn finals(steps: &[FollowStep]) -> Vec<Option<usize>> {
