@@ -36,8 +36,9 @@
 //!    must not keep the same pitch played a beat later).
 //! 3. **Wrong pitches.** A missed note and an extra note at the same moment
 //!    (within `wrong_pitch_window_s` of the note's predicted time; open-ended
-//!    before the first group played and after the last, and a group left
-//!    out before the first played reaches up to it) and within
+//!    before the first group played and after the last; a group with no
+//!    note played, whose time is only the map's guess, reaches to its
+//!    played neighbours) and within
 //!    `wrong_pitch_semitones` become one wrong pitch: cheapest pairs first,
 //!    then augmenting paths so no pair blocks two. First, a score note taken
 //!    by the same-pitch note of a neighbouring score note (struck a little
@@ -1297,6 +1298,17 @@ fn pair_wrong_pitches(
     let window_of = |k: usize| anchors.windows.get(k).copied().flatten();
     let first_onset = window_of(first_played).map_or(f64::NEG_INFINITY, |x| x.0);
     let last_onset = window_of(last_played).map_or(f64::INFINITY, |x| x.1);
+    // Per group of the segment: the end of the last group played before it
+    // and the start of the first played after it.
+    let n_groups = seg.g1 - seg.g0 + 1;
+    let mut prev_end = vec![f64::NEG_INFINITY; n_groups];
+    let mut next_start = vec![f64::INFINITY; n_groups];
+    for k in 1..n_groups {
+        prev_end[k] = window_of(k - 1).map_or(prev_end[k - 1], |x| x.1);
+    }
+    for k in (0..n_groups.saturating_sub(1)).rev() {
+        next_start[k] = window_of(k + 1).map_or(next_start[k + 1], |x| x.0);
+    }
     let mut cands: Vec<(f64, usize, usize)> = Vec::new();
     for (kg, g) in groups[seg.g0..=seg.g1].iter().enumerate() {
         for &i in &g.notes {
@@ -1307,10 +1319,16 @@ fn pair_wrong_pitches(
             // A group before the first one played (after the last) has only
             // the map's guess for a time, extrapolated: it may have been
             // struck any time up to that group's first onset (from its last).
+            // A group with no note played between two that were (a chord
+            // struck all wrong) has only the map's time too: its wrong notes
+            // lie anywhere between its neighbours.
+            let unplayed = window_of(kg).is_none();
             let reach_lo = if kg <= first_played {
                 f64::NEG_INFINITY
             } else if kg > last_played {
                 (lo_t - w).min(last_onset)
+            } else if unplayed {
+                (lo_t - w).min(prev_end[kg])
             } else {
                 lo_t - w
             };
@@ -1318,6 +1336,8 @@ fn pair_wrong_pitches(
                 f64::INFINITY
             } else if kg < first_played {
                 (hi_t + w).max(first_onset)
+            } else if unplayed {
+                (hi_t + w).max(next_start[kg])
             } else {
                 hi_t + w
             };
@@ -1828,6 +1848,31 @@ mod tests {
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.perf[0].label, Label::WrongPitch);
         assert_eq!(a.perf[0].score_note, Some(0));
+    }
+
+    #[test]
+    fn chord_struck_all_wrong_and_early_pairs() {
+        // Two-note chords one a beat (0.5 s). Chord 10 is struck with both
+        // notes a semitone off, 0.32 s early (just after chord 9): nothing
+        // of it was played right, so its time is the map's guess, further
+        // than the wrong-pitch window from the notes; they lie between its
+        // neighbours, so they are its wrong notes.
+        let mut notes = Vec::new();
+        for k in 0..24u8 {
+            notes.push(ScoreNote::simple(60 + k, f64::from(k), 1.0));
+            notes.push(ScoreNote::simple(30 + k, f64::from(k), 1.0));
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.5);
+        for n in &mut p[20..22] {
+            n.pitch += 1;
+            n.onset_s -= 0.32;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.perf[20].label, Label::WrongPitch);
+        assert_eq!(a.perf[21].label, Label::WrongPitch);
+        assert_eq!(a.perf[20].score_note, Some(20));
+        assert_eq!(a.perf[21].score_note, Some(21));
     }
 
     #[test]
