@@ -884,8 +884,14 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
         windows[k] = Some((first, last));
         // The centre: where the neighbours' line puts the group (a single
         // voice's group has no other onsets to outvote a stray one), else
-        // its median onset.
-        centres[k] = Some(line_t.map_or(m, |t| t.clamp(first, last)));
+        // its median onset; a chord of `CHORD_CENTRE_MIN` onsets or more is
+        // where it was struck (played early, a pitch of it struck again on
+        // the line's time is the stray one).
+        centres[k] = Some(if kept.len() >= CHORD_CENTRE_MIN {
+            m
+        } else {
+            line_t.map_or(m, |t| t.clamp(first, last))
+        });
         points.push((q0, m));
     }
     Anchors {
@@ -894,6 +900,11 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
         centres,
     }
 }
+
+/// Onsets of a group from which its median, not its neighbours' line, is
+/// its centre (measured: 3 and 4 alike, 4 a little better at the lowest
+/// rate of injected mistakes).
+const CHORD_CENTRE_MIN: usize = 4;
 
 /// Anchors on each side used to check a group's onsets.
 const ANCHOR_NEIGHBOURS: usize = 4;
@@ -1873,6 +1884,38 @@ mod tests {
         assert_eq!(a.perf[21].label, Label::WrongPitch);
         assert_eq!(a.perf[20].score_note, Some(20));
         assert_eq!(a.perf[21].score_note, Some(21));
+    }
+
+    #[test]
+    fn chord_struck_early_keeps_its_note_from_a_restrike() {
+        // Four-note chords one a beat (0.5 s). Chord 10 is struck 80 ms
+        // early but for its second note, 60 ms late; its top note is struck
+        // again 100 ms after the chord, on the time its neighbours' line
+        // gives the chord. The note struck with the chord is the score's;
+        // the second strike is extra.
+        let mut notes = Vec::new();
+        for k in 0..24u8 {
+            for base in [30, 45, 55, 65] {
+                notes.push(ScoreNote::simple(base + k % 9, f64::from(k), 1.0));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let mut p = play(&s, 0.5);
+        for n in &mut p[40..44] {
+            n.onset_s -= 0.08;
+        }
+        p[41].onset_s += 0.14;
+        let top = p[43];
+        p.push(PerfNote::new(
+            top.pitch,
+            top.onset_s + 0.1,
+            top.offset_s,
+            64,
+        ));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.perf[41].score_note, Some(41));
+        assert_eq!(a.perf[43].score_note, Some(43));
+        assert_eq!(a.perf[p.len() - 1].label, Label::Extra);
     }
 
     #[test]
