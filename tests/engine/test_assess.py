@@ -472,7 +472,33 @@ def test_a_hands_uneven_chords_are_named() -> None:
             offsets[pi] += 0.04 * k
     report = assess(sd, _retimed(perf, onsets, offsets))
     assert report["metrics"]["hand_chord_spread_ms"] > 35
-    assert "chords" in [f["kind"] for f in report["feedback"]]
+    hands = report["metrics"]["hands"]
+    assert hands["right"]["chord_spread_ms"] > 35 and hands["left"]["chord_spread_ms"] > 35
+    item = next(f for f in report["feedback"] if f["kind"] == "chords")
+    assert item["hand"] is None and "both hands" in item["message"]
+    first, last = item["bars"]
+    assert item["practice"] == {"bars": [first, last], "hand": "both", "tempo": 0.6}
+    run = [b for b in report["bars"] if first <= b["bar"] <= last]
+    assert (run[0]["chord_spread_ms"] or 0) > 35 and (run[-1]["chord_spread_ms"] or 0) > 35
+
+
+def test_chords_feedback_names_the_hand_and_its_bars() -> None:
+    # Figures of a take whose left hand alone strikes its chords apart, in bars 5-7 most.
+    sd, perf = _vienna_take("p05")
+    report = assess(sd, perf)
+    metrics, bars = report["metrics"], report["bars"]
+    metrics["hand_chord_spread_ms"] = 40.0
+    metrics["hands"]["right"]["chord_spread_ms"] = 20.0
+    metrics["hands"]["left"]["chord_spread_ms"] = 60.0
+    for b in bars:
+        b["left"]["chord_spread_ms"] = 70.0 if 5 <= b["bar"] <= 7 else 20.0
+        b["left"]["chord_spread_ms"] = 50.0 if b["bar"] == 12 else b["left"]["chord_spread_ms"]
+    item = next(f for f in feedback(metrics, bars) if f["kind"] == "chords")
+    assert item["hand"] == "left"
+    assert item["bars"] == [5, 7]
+    assert item["message"].startswith("Bars 5–7, left hand: the notes of a chord start 60 ms apart")
+    assert item["practice"] == {"bars": [5, 7], "hand": "left", "tempo": 0.6}
+    assert item["evidence"]["left_chord_spread_ms"] == 60.0
 
 
 def test_cli_json_shape(

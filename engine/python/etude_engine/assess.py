@@ -77,6 +77,7 @@ def _hand_json(h: JSON) -> JSON:
         "mean_timing_deviation_ms": _r(h["mean_dev_ms"], 1),
         "mean_abs_timing_deviation_ms": _r(h["mean_abs_dev_ms"], 1),
         "mean_velocity": _r(h["mean_velocity"], 1),
+        "chord_spread_ms": _r(h["chord_spread_ms"], 1),
     }
 
 
@@ -335,6 +336,43 @@ def _rhythm_items(bars: list[JSON]) -> list[tuple[float, int, JSON]]:
     return items
 
 
+def _chords_item(metrics: JSON, bars: list[JSON], spread: float) -> JSON:
+    """Chords not struck together: the hand whose own chords spread (both when both do), and
+    the run of bars where they spread most."""
+    uneven = [
+        h
+        for h in ("right", "left")
+        if (metrics["hands"][h]["chord_spread_ms"] or 0) > CHORD_SPREAD_MS
+    ]
+    hand = uneven[0] if len(uneven) == 1 else None
+
+    def bar_spread(b: JSON) -> float:
+        return float((b[hand] if hand else b)["chord_spread_ms"] or 0.0)
+
+    runs = _runs([bar_spread(b) > CHORD_SPREAD_MS for b in bars])
+    numbers = None
+    if runs:
+        a, z = max(runs, key=lambda r: sum(bar_spread(b) for b in bars[r[0] : r[1] + 1]))
+        numbers = [bars[a]["bar"], bars[z]["bar"]]
+    shown = float(metrics["hands"][hand]["chord_spread_ms"]) if hand else spread
+    where = f"{_span(numbers)}, " if numbers else ""
+    who = f"{hand} hand" if hand else "both hands"
+    evidence: JSON = {"hand_chord_spread_ms": round(spread, 1)}
+    for h in ("right", "left"):
+        evidence[f"{h}_chord_spread_ms"] = metrics["hands"][h]["chord_spread_ms"]
+    return {
+        "kind": "chords",
+        "bars": numbers,
+        "hand": hand,
+        "message": (
+            f"{where}{who}: the notes of a chord start {shown:.0f} ms apart (median) — play "
+            f"them as blocks, slowly, listening for one attack"
+        ),
+        "evidence": evidence,
+        "practice": ({"bars": numbers, "hand": hand or "both", "tempo": 0.6} if numbers else None),
+    }
+
+
 def feedback(metrics: JSON, bars: list[JSON]) -> list[JSON]:
     """A short ranked list of specific suggestions, each with its evidence.
 
@@ -416,23 +454,7 @@ def feedback(metrics: JSON, bars: list[JSON]) -> list[JSON]:
     # 5. Chords: one hand's, since a melody played ahead of its accompaniment is expression.
     spread = metrics.get("hand_chord_spread_ms")
     if spread is not None and spread > CHORD_SPREAD_MS:
-        items.append(
-            (
-                spread / 10.0,
-                len(items),
-                {
-                    "kind": "chords",
-                    "bars": None,
-                    "hand": None,
-                    "message": (
-                        f"Chords: the notes of a hand's chord start {spread:.0f} ms apart "
-                        f"(median) — play them as blocks, slowly, listening for one attack"
-                    ),
-                    "evidence": {"hand_chord_spread_ms": round(spread, 1)},
-                    "practice": None,
-                },
-            )
-        )
+        items.append((spread / 10.0, len(items), _chords_item(metrics, bars, spread)))
     items.sort(key=lambda t: (-t[0], t[1]))
     return [item for _, _, item in items[:MAX_FEEDBACK]]
 

@@ -211,6 +211,7 @@ fn hand_dict<'py>(py: Python<'py>, h: &core::HandFigures) -> PyResult<Bound<'py,
     d.set_item("mean_dev_ms", h.mean_dev_s.map(|x| x * 1000.0))?;
     d.set_item("mean_abs_dev_ms", h.mean_abs_dev_s.map(|x| x * 1000.0))?;
     d.set_item("mean_velocity", h.mean_velocity)?;
+    d.set_item("chord_spread_ms", h.chord_spread_s.map(|x| x * 1000.0))?;
     Ok(d)
 }
 

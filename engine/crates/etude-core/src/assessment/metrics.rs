@@ -27,6 +27,9 @@ pub struct HandFigures {
     pub mean_abs_dev_s: Option<f64>,
     /// Mean velocity of the played notes.
     pub mean_velocity: Option<f64>,
+    /// Median spread of this hand's chords (its notes of an onset group,
+    /// two or more played), seconds; for both hands, of each hand's.
+    pub chord_spread_s: Option<f64>,
     timing_credit: f64,
     timed: usize,
     dev_sum: f64,
@@ -232,7 +235,7 @@ pub fn metrics(score: &Score, a: &Assessment, perf: &[PerfNote]) -> Metrics {
     let mut all = HandFigures::default();
     let mut hands = [HandFigures::default(), HandFigures::default()];
     let mut marked: Vec<(f64, f64, f64)> = Vec::new();
-    let mut struck: Vec<(usize, usize, f64)> = Vec::new();
+    let mut struck: Vec<(usize, usize, f64, usize)> = Vec::new();
     for r in a
         .notes
         .iter()
@@ -255,7 +258,12 @@ pub fn metrics(score: &Score, a: &Assessment, perf: &[PerfNote]) -> Metrics {
             marked.push((n.onset_q, level, f64::from(perf[p].velocity)));
         }
         if let (Some(p), Label::Match, false) = (r.perf_note, r.label, n.grace) {
-            struck.push((score.group_of(r.score_note), h, perf[p].onset_s));
+            struck.push((
+                score.group_of(r.score_note),
+                h,
+                perf[p].onset_s,
+                bar_of[r.score_note],
+            ));
         }
     }
     for (i, p) in a.perf.iter().enumerate() {
@@ -321,7 +329,20 @@ pub fn metrics(score: &Score, a: &Assessment, perf: &[PerfNote]) -> Metrics {
     } else {
         Some(median(&mut spreads))
     };
-    let hand_chord_spread_s = hand_chord_spread(&mut struck);
+    let chords = hand_chords(&mut struck);
+    let spread_where = |keep: &dyn Fn(usize, usize) -> bool| {
+        median_of(chords.iter().filter(|c| keep(c.0, c.1)).map(|c| c.2))
+    };
+    let hand_chord_spread_s = spread_where(&|_, _| true);
+    all.chord_spread_s = hand_chord_spread_s;
+    for (h, figures) in hands.iter_mut().enumerate() {
+        figures.chord_spread_s = spread_where(&|_, hh| hh == h);
+    }
+    for (bi, b) in bars.iter_mut().enumerate() {
+        b.all.chord_spread_s = spread_where(&|bb, _| bb == bi);
+        b.right.chord_spread_s = spread_where(&|bb, hh| bb == bi && hh == 0);
+        b.left.chord_spread_s = spread_where(&|bb, hh| bb == bi && hh == 1);
+    }
     let [right, left] = hands;
     let hand_balance = match (right.mean_velocity, left.mean_velocity) {
         (Some(r), Some(l)) => Some(r - l),
@@ -343,20 +364,30 @@ pub fn metrics(score: &Score, a: &Assessment, perf: &[PerfNote]) -> Metrics {
     }
 }
 
-/// Median spread of the hands' chords: `struck` holds (onset group, hand,
-/// onset) of the matched notes; each group's notes of one hand, two or
-/// more, are a chord.
-fn hand_chord_spread(struck: &mut [(usize, usize, f64)]) -> Option<f64> {
+/// Each hand's chords: `struck` holds (onset group, hand, onset, bar) of
+/// the matched notes; each group's notes of one hand, two or more, are a
+/// chord. Returns (bar, hand, spread in seconds) per chord.
+fn hand_chords(struck: &mut [(usize, usize, f64, usize)]) -> Vec<(usize, usize, f64)> {
     struck.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
-    let mut spreads: Vec<f64> = struck
+    struck
         .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
         .filter(|chord| chord.len() >= 2)
-        .map(|chord| chord[chord.len() - 1].2 - chord[0].2)
-        .collect();
-    if spreads.is_empty() {
+        .map(|chord| {
+            (
+                chord[0].3,
+                chord[0].1,
+                chord[chord.len() - 1].2 - chord[0].2,
+            )
+        })
+        .collect()
+}
+
+fn median_of(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
         None
     } else {
-        Some(median(&mut spreads))
+        Some(median(&mut v))
     }
 }
 
@@ -397,22 +428,27 @@ mod tests {
         // Right hand 30 ms ahead of the left (a melody lead), each hand's
         // chord within 10 ms; group 2 has one note a hand (no chord).
         let mut struck = vec![
-            (0, 0, 1.00),
-            (0, 0, 1.01),
-            (0, 1, 1.03),
-            (0, 1, 1.04),
-            (1, 0, 2.00),
-            (1, 0, 2.004),
-            (1, 1, 2.03),
-            (1, 1, 2.03),
-            (1, 1, 2.035),
-            (2, 0, 3.0),
-            (2, 1, 3.2),
+            (0, 0, 1.00, 0),
+            (0, 0, 1.01, 0),
+            (0, 1, 1.03, 0),
+            (0, 1, 1.04, 0),
+            (1, 0, 2.00, 0),
+            (1, 0, 2.004, 0),
+            (1, 1, 2.03, 0),
+            (1, 1, 2.03, 0),
+            (1, 1, 2.035, 0),
+            (2, 0, 3.0, 1),
+            (2, 1, 3.2, 1),
         ];
-        let spread = hand_chord_spread(&mut struck).unwrap();
+        let chords = hand_chords(&mut struck);
+        let spread = median_of(chords.iter().map(|c| c.2)).unwrap();
         // Spreads 10, 10, 4 and 5 ms: median 7.5 (the 30 ms lead is not one).
         assert!((spread - 0.0075).abs() < 1e-9, "{spread}");
-        assert_eq!(hand_chord_spread(&mut [(0, 0, 1.0), (1, 1, 1.2)]), None);
+        let right = median_of(chords.iter().filter(|c| c.1 == 0).map(|c| c.2)).unwrap();
+        let left = median_of(chords.iter().filter(|c| c.1 == 1).map(|c| c.2)).unwrap();
+        assert!((right - 0.007).abs() < 1e-9 && (left - 0.0075).abs() < 1e-9);
+        assert!(chords.iter().all(|c| c.0 == 0));
+        assert!(hand_chords(&mut [(0, 0, 1.0, 0), (1, 1, 1.2, 0)]).is_empty());
     }
 
     #[test]
