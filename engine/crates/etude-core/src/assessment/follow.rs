@@ -38,7 +38,9 @@
 //!    one or two groups behind the current one (the track ran ahead, e.g.
 //!    after the player's own extra note took the next group's pitch) is
 //!    weighed against the current track's matches only, and may be a
-//!    single chord: the position is pulled back.
+//!    single chord: the position is pulled back — unless a position
+//!    elsewhere explains more of the notes (a chord the score repeats,
+//!    replayed from an earlier copy), when the follower waits for more.
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -808,6 +810,8 @@ impl Follower {
                 .unwrap_or(0)
         });
         let mut best: Option<(f64, usize, Explained)> = None;
+        // The most notes any other position explains, admitted or not.
+        let mut most_other = 0;
         // Candidates nearest the current position first.
         let start = cands.partition_point(|&g| (g as f64) < here);
         let (mut lo, mut hi) = (start, start);
@@ -852,6 +856,9 @@ impl Follower {
             // only the current track's own matches count against it.
             let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
             let rival = if behind { good } else { good.max(near) };
+            if !behind {
+                most_other = most_other.max(n);
+            }
             if n < 3 || (n as f64) < 0.75 * m as f64 || n < rival + margin {
                 continue;
             }
@@ -881,6 +888,16 @@ impl Follower {
             let score = n as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
             if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
                 best = Some((score, g, ex));
+            }
+        }
+        // A pull-back is weighed against the current track alone; a restart
+        // elsewhere that explains more of the notes (a chord the score
+        // repeats, replayed from a group before it) is not yet sure enough
+        // to jump to, but it is the likelier story: wait for more notes.
+        if let Some((_, g, ex)) = &best {
+            if self.current.is_some_and(|c| *g < c && *g + PULL_BACK >= c) && most_other > ex.len()
+            {
+                return None;
             }
         }
         best.map(|(_, g, ex)| (g, ex))
@@ -1766,5 +1783,57 @@ mod tests {
         let steps = follow(&s, &[(47, 0.0), (60, 0.01), (64, 0.012)]);
         assert_eq!(steps[0].score_note, None);
         assert_eq!(steps[0].position.unwrap().group, 0);
+    }
+
+    #[test]
+    fn a_repeated_chord_replayed_is_a_restart_not_a_pull_back() {
+        // Two chords, each written twice (X X Y Y), then W. The player
+        // stops on the second Y's first note and starts again from the first
+        // X. The replayed X X fit the groups just behind the second Y (X Y)
+        // no worse than a pull-back there would say — but a restart from the
+        // first X explains more of the notes: the follower waits for it.
+        let (x, y, w) = ([54u8, 64, 69], [56u8, 64, 71], [57u8, 64, 73]);
+        let groups: [(f64, &[u8]); 9] = [
+            (0.0, &[60, 64, 67]),
+            (1.0, &[62, 65, 69]),
+            (2.0, &x),
+            (3.0, &x),
+            (3.5, &y),
+            (4.5, &y),
+            (5.0, &w),
+            (6.0, &[59, 62, 74]),
+            (7.0, &[60, 64, 76]),
+        ];
+        let mut notes = Vec::new();
+        for &(q, ps) in &groups {
+            for &p in ps {
+                notes.push(ScoreNote::simple(p, q, 0.5));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let chord = |perf: &mut Vec<(u8, f64)>, ps: &[u8], t: f64| {
+            for (k, &p) in ps.iter().rev().enumerate() {
+                perf.push((p, t + 0.01 * k as f64));
+            }
+        };
+        let mut perf = Vec::new();
+        for &(q, ps) in &groups[..5] {
+            chord(&mut perf, ps, q);
+        }
+        perf.push((71, 4.5));
+        let replay = perf.len();
+        // Again from the first X, 0.55 s later, at the same tempo.
+        for &(q, ps) in &groups[2..] {
+            chord(&mut perf, ps, 5.05 + q - 2.0);
+        }
+        let fin = finals(&follow(&s, &perf));
+        let first_x = s.groups()[2].notes.clone();
+        let second_x = s.groups()[3].notes.clone();
+        for k in 0..3 {
+            let got = fin[replay + k].unwrap();
+            assert!(first_x.contains(&got), "replayed first X: {got}");
+            let got = fin[replay + 3 + k].unwrap();
+            assert!(second_x.contains(&got), "replayed second X: {got}");
+        }
     }
 }
