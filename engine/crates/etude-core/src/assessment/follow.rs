@@ -30,8 +30,10 @@
 //!    onset groups, chord notes in any order), at most `max_candidates`
 //!    positions, nearest first; each is checked by walking the recent notes
 //!    back through the score. The best one that explains at least three,
-//!    three quarters of them and two more than the current track (or the
-//!    score just around the current position) does, over
+//!    three quarters of them and two more than the current track (counting
+//!    one wrong pitch — an extra note within two semitones of an unstruck
+//!    note where it was played — as explained; or the score just around
+//!    the current position) does, over
 //!    two onsets or more and with a plausible tempo, becomes the new position
 //!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
 //!    and the earlier notes it explains are reported as revised. A position
@@ -189,6 +191,9 @@ struct Lost {
     t: f64,
     /// Extra, or matched only at a cost above `lost_cost`.
     bad: bool,
+    /// Extra, but within two semitones of an unstruck note where it was
+    /// played (`played_at` or the group after): a wrong pitch.
+    near_miss: bool,
 }
 
 /// The causal score follower. Feed it notes in playing order with
@@ -591,6 +596,20 @@ impl Follower {
         }
     }
 
+    /// An unstruck note of group `g` or the next within two semitones of
+    /// `pitch` (a wrong pitch played there).
+    fn near_miss(&self, g: usize, pitch: u8) -> bool {
+        let groups = self.score.groups();
+        let notes = self.score.notes();
+        (g..groups.len().min(g + 2)).any(|h| {
+            groups[h].notes.iter().any(|&i| {
+                !notes[i].grace
+                    && self.note_pass[i] != self.pass
+                    && notes[i].pitch.abs_diff(pitch) <= 2
+            })
+        })
+    }
+
     /// Best local candidate: (cost, group, note).
     fn local(&self, pitch: u8, t: f64) -> Option<(f64, usize, usize)> {
         let groups = self.score.groups();
@@ -801,6 +820,14 @@ impl Follower {
         let here = self.current.unwrap_or(0) as f64;
         // Notes the current track explains well: a jump must beat them.
         let good = self.lost.iter().filter(|l| !l.bad).count();
+        // Against a jump elsewhere, a wrong pitch (an extra note next to an
+        // unstruck one where it was played) counts for the current track:
+        // one wrong note that another copy of the passage holds must not
+        // tip the balance. One at most: several extra notes near unstruck
+        // ones are as likely a sign of being lost (chords offer many
+        // neighbours), and a pull-back keeps its own rule.
+        let near_miss = self.lost.iter().any(|l| l.bad && l.near_miss);
+        let good_wrong = good + usize::from(near_miss);
         // What the score around the current position explains of them.
         let g_n = self.score.onset_count();
         let near = self.current.map_or(0, |c| {
@@ -855,7 +882,7 @@ impl Follower {
             // next group): the score around here is what it re-reads, so
             // only the current track's own matches count against it.
             let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
-            let rival = if behind { good } else { good.max(near) };
+            let rival = if behind { good } else { good_wrong.max(near) };
             if !behind {
                 most_other = most_other.max(n);
             }
@@ -958,6 +985,7 @@ impl Follower {
                 pitch,
                 t,
                 bad,
+                near_miss: false,
             });
             if self.lost.len() > self.cfg.max_lost {
                 self.lost.remove(0);
@@ -995,6 +1023,10 @@ impl Follower {
         } else if let Some(c) = self.current {
             let g = self.played_at(c, prev_extra.unwrap_or(c), t, prev_t);
             self.extra_group = Some(g);
+            let near_miss = self.near_miss(g, pitch);
+            if let Some(l) = self.lost.last_mut().filter(|l| l.index == index) {
+                l.near_miss = near_miss;
+            }
             if g > c {
                 self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
             }
@@ -1834,6 +1866,40 @@ mod tests {
             assert!(first_x.contains(&got), "replayed first X: {got}");
             let got = fin[replay + 3 + k].unwrap();
             assert!(second_x.contains(&got), "replayed second X: {got}");
+        }
+    }
+
+    #[test]
+    fn wrong_pitches_do_not_make_the_next_copy_fit_better() {
+        // A bar, then a copy of it with its fourth and sixth notes a
+        // semitone or so off. Playing those two notes wrong in the first
+        // bar gives the copy's pitches. A wrong note next to the bar's own
+        // note counts for the current track: the copy, explaining the two
+        // wrong notes and the one between, has too little over it to jump.
+        let bars = [
+            [60u8, 62, 64, 65, 67, 69, 71, 72],
+            [60u8, 62, 64, 66, 67, 68, 71, 72],
+        ];
+        let notes = bars
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        let mut perf: Vec<(u8, f64)> = bars
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, &p)| (p, i as f64 * 0.25))
+            .collect();
+        perf[3].0 = 66;
+        perf[5].0 = 68;
+        let fin = finals(&follow(&s, &perf));
+        assert_eq!(fin[3], None);
+        assert_eq!(fin[5], None);
+        for i in (0..16).filter(|&i| i != 3 && i != 5) {
+            assert_eq!(fin[i], Some(i), "note {i}");
         }
     }
 }
