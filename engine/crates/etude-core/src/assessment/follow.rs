@@ -30,15 +30,19 @@
 //!    onset groups, chord notes in any order), at most `max_candidates`
 //!    positions, nearest first; each is checked by walking the recent notes
 //!    back through the score. The best one that explains at least three,
-//!    three quarters of them and two more than the current track (or the
-//!    score just around the current position) does, over
+//!    three quarters of them and two more than the current track (counting
+//!    one wrong pitch — an extra note within two semitones of an unstruck
+//!    note where it was played — as explained; or the score just around
+//!    the current position) does, over
 //!    two onsets or more and with a plausible tempo, becomes the new position
 //!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
 //!    and the earlier notes it explains are reported as revised. A position
 //!    one or two groups behind the current one (the track ran ahead, e.g.
 //!    after the player's own extra note took the next group's pitch) is
 //!    weighed against the current track's matches only, and may be a
-//!    single chord: the position is pulled back.
+//!    single chord: the position is pulled back — unless a position
+//!    elsewhere explains more of the notes (a chord the score repeats,
+//!    replayed from an earlier copy), when the follower waits for more.
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -187,6 +191,9 @@ struct Lost {
     t: f64,
     /// Extra, or matched only at a cost above `lost_cost`.
     bad: bool,
+    /// Extra, but within two semitones of an unstruck note where it was
+    /// played (`played_at` or the group after): a wrong pitch.
+    near_miss: bool,
 }
 
 /// The causal score follower. Feed it notes in playing order with
@@ -589,6 +596,20 @@ impl Follower {
         }
     }
 
+    /// An unstruck note of group `g` or the next within two semitones of
+    /// `pitch` (a wrong pitch played there).
+    fn near_miss(&self, g: usize, pitch: u8) -> bool {
+        let groups = self.score.groups();
+        let notes = self.score.notes();
+        (g..groups.len().min(g + 2)).any(|h| {
+            groups[h].notes.iter().any(|&i| {
+                !notes[i].grace
+                    && self.note_pass[i] != self.pass
+                    && notes[i].pitch.abs_diff(pitch) <= 2
+            })
+        })
+    }
+
     /// Best local candidate: (cost, group, note).
     fn local(&self, pitch: u8, t: f64) -> Option<(f64, usize, usize)> {
         let groups = self.score.groups();
@@ -799,6 +820,14 @@ impl Follower {
         let here = self.current.unwrap_or(0) as f64;
         // Notes the current track explains well: a jump must beat them.
         let good = self.lost.iter().filter(|l| !l.bad).count();
+        // Against a jump elsewhere, a wrong pitch (an extra note next to an
+        // unstruck one where it was played) counts for the current track:
+        // one wrong note that another copy of the passage holds must not
+        // tip the balance. One at most: several extra notes near unstruck
+        // ones are as likely a sign of being lost (chords offer many
+        // neighbours), and a pull-back keeps its own rule.
+        let near_miss = self.lost.iter().any(|l| l.bad && l.near_miss);
+        let good_wrong = good + usize::from(near_miss);
         // What the score around the current position explains of them.
         let g_n = self.score.onset_count();
         let near = self.current.map_or(0, |c| {
@@ -808,6 +837,8 @@ impl Follower {
                 .unwrap_or(0)
         });
         let mut best: Option<(f64, usize, Explained)> = None;
+        // The most notes any other position explains, admitted or not.
+        let mut most_other = 0;
         // Candidates nearest the current position first.
         let start = cands.partition_point(|&g| (g as f64) < here);
         let (mut lo, mut hi) = (start, start);
@@ -851,7 +882,10 @@ impl Follower {
             // next group): the score around here is what it re-reads, so
             // only the current track's own matches count against it.
             let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
-            let rival = if behind { good } else { good.max(near) };
+            let rival = if behind { good } else { good_wrong.max(near) };
+            if !behind {
+                most_other = most_other.max(n);
+            }
             if n < 3 || (n as f64) < 0.75 * m as f64 || n < rival + margin {
                 continue;
             }
@@ -881,6 +915,16 @@ impl Follower {
             let score = n as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
             if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
                 best = Some((score, g, ex));
+            }
+        }
+        // A pull-back is weighed against the current track alone; a restart
+        // elsewhere that explains more of the notes (a chord the score
+        // repeats, replayed from a group before it) is not yet sure enough
+        // to jump to, but it is the likelier story: wait for more notes.
+        if let Some((_, g, ex)) = &best {
+            if self.current.is_some_and(|c| *g < c && *g + PULL_BACK >= c) && most_other > ex.len()
+            {
+                return None;
             }
         }
         best.map(|(_, g, ex)| (g, ex))
@@ -941,6 +985,7 @@ impl Follower {
                 pitch,
                 t,
                 bad,
+                near_miss: false,
             });
             if self.lost.len() > self.cfg.max_lost {
                 self.lost.remove(0);
@@ -978,6 +1023,10 @@ impl Follower {
         } else if let Some(c) = self.current {
             let g = self.played_at(c, prev_extra.unwrap_or(c), t, prev_t);
             self.extra_group = Some(g);
+            let near_miss = self.near_miss(g, pitch);
+            if let Some(l) = self.lost.last_mut().filter(|l| l.index == index) {
+                l.near_miss = near_miss;
+            }
             if g > c {
                 self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
             }
@@ -1766,5 +1815,91 @@ mod tests {
         let steps = follow(&s, &[(47, 0.0), (60, 0.01), (64, 0.012)]);
         assert_eq!(steps[0].score_note, None);
         assert_eq!(steps[0].position.unwrap().group, 0);
+    }
+
+    #[test]
+    fn a_repeated_chord_replayed_is_a_restart_not_a_pull_back() {
+        // Two chords, each written twice (X X Y Y), then W. The player
+        // stops on the second Y's first note and starts again from the first
+        // X. The replayed X X fit the groups just behind the second Y (X Y)
+        // no worse than a pull-back there would say — but a restart from the
+        // first X explains more of the notes: the follower waits for it.
+        let (x, y, w) = ([54u8, 64, 69], [56u8, 64, 71], [57u8, 64, 73]);
+        let groups: [(f64, &[u8]); 9] = [
+            (0.0, &[60, 64, 67]),
+            (1.0, &[62, 65, 69]),
+            (2.0, &x),
+            (3.0, &x),
+            (3.5, &y),
+            (4.5, &y),
+            (5.0, &w),
+            (6.0, &[59, 62, 74]),
+            (7.0, &[60, 64, 76]),
+        ];
+        let mut notes = Vec::new();
+        for &(q, ps) in &groups {
+            for &p in ps {
+                notes.push(ScoreNote::simple(p, q, 0.5));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let chord = |perf: &mut Vec<(u8, f64)>, ps: &[u8], t: f64| {
+            for (k, &p) in ps.iter().rev().enumerate() {
+                perf.push((p, t + 0.01 * k as f64));
+            }
+        };
+        let mut perf = Vec::new();
+        for &(q, ps) in &groups[..5] {
+            chord(&mut perf, ps, q);
+        }
+        perf.push((71, 4.5));
+        let replay = perf.len();
+        // Again from the first X, 0.55 s later, at the same tempo.
+        for &(q, ps) in &groups[2..] {
+            chord(&mut perf, ps, 5.05 + q - 2.0);
+        }
+        let fin = finals(&follow(&s, &perf));
+        let first_x = s.groups()[2].notes.clone();
+        let second_x = s.groups()[3].notes.clone();
+        for k in 0..3 {
+            let got = fin[replay + k].unwrap();
+            assert!(first_x.contains(&got), "replayed first X: {got}");
+            let got = fin[replay + 3 + k].unwrap();
+            assert!(second_x.contains(&got), "replayed second X: {got}");
+        }
+    }
+
+    #[test]
+    fn wrong_pitches_do_not_make_the_next_copy_fit_better() {
+        // A bar, then a copy of it with its fourth and sixth notes a
+        // semitone or so off. Playing those two notes wrong in the first
+        // bar gives the copy's pitches. A wrong note next to the bar's own
+        // note counts for the current track: the copy, explaining the two
+        // wrong notes and the one between, has too little over it to jump.
+        let bars = [
+            [60u8, 62, 64, 65, 67, 69, 71, 72],
+            [60u8, 62, 64, 66, 67, 68, 71, 72],
+        ];
+        let notes = bars
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        let s = Score::new(notes).unwrap();
+        let mut perf: Vec<(u8, f64)> = bars
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, &p)| (p, i as f64 * 0.25))
+            .collect();
+        perf[3].0 = 66;
+        perf[5].0 = 68;
+        let fin = finals(&follow(&s, &perf));
+        assert_eq!(fin[3], None);
+        assert_eq!(fin[5], None);
+        for i in (0..16).filter(|&i| i != 3 && i != 5) {
+            assert_eq!(fin[i], Some(i), "note {i}");
+        }
     }
 }
