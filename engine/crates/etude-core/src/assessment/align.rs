@@ -1707,6 +1707,15 @@ mod tests {
             .collect()
     }
 
+    /// Score notes whose final outcome is missed.
+    fn final_missed(a: &Assessment) -> Vec<usize> {
+        a.notes
+            .iter()
+            .filter(|r| r.is_final && r.label == Label::Missed)
+            .map(|r| r.score_note)
+            .collect()
+    }
+
     fn labels(a: &Assessment) -> Vec<Label> {
         a.notes
             .iter()
@@ -1948,12 +1957,7 @@ mod tests {
         assert_eq!(s.groups()[path[k]].q, 11.0);
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.perf[22].score_note, Some(23));
-        let missed: Vec<usize> = a
-            .notes
-            .iter()
-            .filter(|r| r.is_final && r.label == Label::Missed)
-            .map(|r| r.score_note)
-            .collect();
+        let missed = final_missed(&a);
         assert_eq!(missed, vec![21]);
     }
 
@@ -2100,12 +2104,7 @@ mod tests {
                 n.onset_q
             );
         }
-        let missed: Vec<usize> = a
-            .notes
-            .iter()
-            .filter(|r| r.is_final && r.label == Label::Missed)
-            .map(|r| r.score_note)
-            .collect();
+        let missed = final_missed(&a);
         assert_eq!(missed.len(), 3);
         assert!(missed.iter().all(|&i| left_out(&s.notes()[i])));
     }

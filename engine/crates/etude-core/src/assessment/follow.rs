@@ -1367,6 +1367,15 @@ mod tests {
         }
     }
 
+    /// A score of eighth notes (half a quarter each) of these pitches.
+    fn eighths<'a>(pitches: impl Iterator<Item = &'a u8>) -> Score {
+        let notes = pitches
+            .enumerate()
+            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
+            .collect();
+        Score::new(notes).unwrap()
+    }
+
     /// Final matches: each step's, then each jump's revisions applied.
     fn final_matches(steps: &[FollowStep]) -> Vec<Option<usize>> {
         let mut out: Vec<Option<usize>> = steps.iter().map(|s| s.score_note).collect();
@@ -1478,13 +1487,7 @@ mod tests {
             [53, 55, 90, 91, 96, 98, 100, 102],
             [57, 56, 54, 51, 49, 46, 44, 42],
         ];
-        let notes = bars
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        let s = Score::new(notes).unwrap();
+        let s = eighths(bars.iter().flatten());
         // Bar 3 up to its 55, then 53 55 again and two stray notes: bar 7
         // explains all four, the current place two; then bar 3 goes on.
         let mut perf = play(&s, 0, 21, 0.0, 0.5);
@@ -1702,17 +1705,6 @@ mod tests {
         assert!(Follower::new(s, cfg).is_err());
     }
 
-    /// Final match of each performed note, revisions applied.
-    fn finals(steps: &[FollowStep]) -> Vec<Option<usize>> {
-        let mut out: Vec<Option<usize>> = steps.iter().map(|s| s.score_note).collect();
-        for s in steps {
-            for &(i, n) in &s.revised {
-                out[i] = Some(n);
-            }
-        }
-        out
-    }
-
     /// Chords a quarter apart over a repeated E (64), each with two pitches
     /// of its own.
     fn pedal_chords(n: usize) -> Score {
@@ -1741,13 +1733,24 @@ mod tests {
             perf.push((50 + k, t + 0.02));
             perf.push((70 + k, t + 0.03));
         }
-        let fin = finals(&follow(&s, &perf));
+        let fin = final_matches(&follow(&s, &perf));
         for k in 0..10 {
             assert_eq!(fin[1 + 3 * k], Some(3 * k + 1), "chord {k}'s E");
             assert_eq!(fin[2 + 3 * k], Some(3 * k), "chord {k}'s bass");
             assert_eq!(fin[3 + 3 * k], Some(3 * k + 2), "chord {k}'s top");
         }
     }
+
+    /// The chord of `slow_chord_then_line` struck as a block with its E
+    /// wrong (63), then wrong notes on the first two sixteenths' beats.
+    const WRONG_AFTER_BLOCK_CHORD: [(u8, f64); 6] = [
+        (48, 0.0),
+        (60, 0.005),
+        (63, 0.01),
+        (67, 0.015),
+        (73, 0.5),
+        (70, 1.0),
+    ];
 
     /// Slow music (two seconds a quarter): a chord, then sixteenths.
     fn slow_chord_then_line(line: &[u8]) -> Score {
@@ -1772,15 +1775,7 @@ mod tests {
         // second apart, a quarter being two seconds), are placed there and
         // not on the chord.
         let s = slow_chord_then_line(&[71, 69, 71, 72, 74]);
-        let perf = [
-            (48u8, 0.0),
-            (60, 0.005),
-            (63, 0.01),
-            (67, 0.015),
-            (73, 0.5),
-            (70, 1.0),
-        ];
-        let steps = follow(&s, &perf);
+        let steps = follow(&s, &WRONG_AFTER_BLOCK_CHORD);
         assert_eq!(steps[2].score_note, None);
         assert_eq!(steps[4].score_note, None);
         assert_eq!(steps[4].position.unwrap().group, 1);
@@ -1792,16 +1787,8 @@ mod tests {
         // Wrong notes were played on the beats of the B and the A; the next
         // B, on time for its own beat, is that one — not the first B late.
         let s = slow_chord_then_line(&[71, 69, 71, 72, 74]);
-        let perf = [
-            (48u8, 0.0),
-            (60, 0.005),
-            (63, 0.01),
-            (67, 0.015),
-            (73, 0.5),
-            (70, 1.0),
-            (71, 1.5),
-            (72, 2.0),
-        ];
+        let mut perf = WRONG_AFTER_BLOCK_CHORD.to_vec();
+        perf.extend([(71, 1.5), (72, 2.0)]);
         let steps = follow(&s, &perf);
         let b2 = s.groups()[3].notes[0];
         assert_eq!(steps[6].score_note, Some(b2));
@@ -1858,7 +1845,7 @@ mod tests {
         for &(q, ps) in &groups[2..] {
             chord(&mut perf, ps, 5.05 + q - 2.0);
         }
-        let fin = finals(&follow(&s, &perf));
+        let fin = final_matches(&follow(&s, &perf));
         let first_x = s.groups()[2].notes.clone();
         let second_x = s.groups()[3].notes.clone();
         for k in 0..3 {
@@ -1880,13 +1867,7 @@ mod tests {
             [60u8, 62, 64, 65, 67, 69, 71, 72],
             [60u8, 62, 64, 66, 67, 68, 71, 72],
         ];
-        let notes = bars
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        let s = Score::new(notes).unwrap();
+        let s = eighths(bars.iter().flatten());
         let mut perf: Vec<(u8, f64)> = bars
             .iter()
             .flatten()
@@ -1895,7 +1876,7 @@ mod tests {
             .collect();
         perf[3].0 = 66;
         perf[5].0 = 68;
-        let fin = finals(&follow(&s, &perf));
+        let fin = final_matches(&follow(&s, &perf));
         assert_eq!(fin[3], None);
         assert_eq!(fin[5], None);
         for i in (0..16).filter(|&i| i != 3 && i != 5) {
