@@ -1254,12 +1254,7 @@ mod tests {
             60u8, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81, 83, 84, 83, 81, 79, 77, 76, 74,
             72, 71, 69, 67, 65, 64, 62, 60, 62, 64, 67,
         ];
-        let notes = pitches
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        Score::new(notes).unwrap()
+        eighths(pitches.iter())
     }
 
     fn follow(score: &Score, notes: &[(u8, f64)]) -> Vec<FollowStep> {
@@ -1320,16 +1315,15 @@ mod tests {
 
     #[test]
     fn missed_notes_and_chords_out_of_order() {
-        let notes = vec![
-            ScoreNote::simple(60, 0.0, 1.0),
-            ScoreNote::simple(64, 0.0, 1.0),
-            ScoreNote::simple(67, 0.0, 1.0),
-            ScoreNote::simple(62, 1.0, 1.0),
-            ScoreNote::simple(65, 2.0, 1.0),
-            ScoreNote::simple(59, 3.0, 1.0),
-            ScoreNote::simple(55, 3.0, 1.0),
-        ];
-        let s = Score::new(notes).unwrap();
+        let s = beats(&[
+            (60, 0.0),
+            (64, 0.0),
+            (67, 0.0),
+            (62, 1.0),
+            (65, 2.0),
+            (59, 3.0),
+            (55, 3.0),
+        ]);
         // Chord rolled top down, note 62 missed, last chord uneven.
         let perf = [
             (67, 0.0),
@@ -1367,6 +1361,15 @@ mod tests {
         }
     }
 
+    /// A score of (pitch, onset in quarters) notes, a quarter long each.
+    fn beats(notes: &[(u8, f64)]) -> Score {
+        let notes = notes
+            .iter()
+            .map(|&(p, q)| ScoreNote::simple(p, q, 1.0))
+            .collect();
+        Score::new(notes).unwrap()
+    }
+
     /// A score of eighth notes (half a quarter each) of these pitches.
     fn eighths<'a>(pitches: impl Iterator<Item = &'a u8>) -> Score {
         let notes = pitches
@@ -1394,12 +1397,7 @@ mod tests {
         let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
         let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
         let pitches: Vec<u8> = [a, b, a, c].concat();
-        let notes = pitches
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        let s = Score::new(notes).unwrap();
+        let s = eighths(pitches.iter());
         // Into the last bar, then back to the very start: the first A
         // looks like the second (the nearer) until B comes.
         let mut perf = play(&s, 0, 28, 0.0, 0.5);
@@ -1615,12 +1613,8 @@ mod tests {
                     .collect(),
             }
         };
-        let notes = (0..16)
-            .flat_map(bar)
-            .enumerate()
-            .map(|(i, p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        let s = Score::new(notes).unwrap();
+        let pitches: Vec<u8> = (0..16).flat_map(bar).collect();
+        let s = eighths(pitches.iter());
         // Bars 1–3, a restart from bar 1 (a jump from bar 3) and on to bar
         // 13's 55; then 53 55 again and two stray notes, which bar 2
         // explains; then bar 13 goes on. The restart is 80 notes old: bar 2
@@ -1651,12 +1645,7 @@ mod tests {
                 _ => 30 + ((i * 37) % 61) as u8,
             })
             .collect();
-        let notes = pitches
-            .iter()
-            .enumerate()
-            .map(|(i, &p)| ScoreNote::simple(p, i as f64 * 0.5, 0.5))
-            .collect();
-        let s = Score::new(notes).unwrap();
+        let s = eighths(pitches.iter());
         // Bars 1–3, then back to the motif in bar 2 and on. The copies tie
         // on the notes; bar 9's starts a bar, but the near one is the jump.
         let mut perf = play(&s, 0, 24, 0.0, 0.5);
@@ -1670,16 +1659,15 @@ mod tests {
     #[test]
     fn a_chord_after_an_unplayed_group_is_moved_on_by_its_other_notes() {
         // Beat 2 and beat 3 share two pitches; beat 3 adds a 72.
-        let notes = vec![
-            ScoreNote::simple(60, 0.0, 1.0),
-            ScoreNote::simple(64, 1.0, 1.0),
-            ScoreNote::simple(67, 1.0, 1.0),
-            ScoreNote::simple(64, 2.0, 1.0),
-            ScoreNote::simple(67, 2.0, 1.0),
-            ScoreNote::simple(72, 2.0, 1.0),
-            ScoreNote::simple(60, 3.0, 1.0),
-        ];
-        let s = Score::new(notes).unwrap();
+        let s = beats(&[
+            (60, 0.0),
+            (64, 1.0),
+            (67, 1.0),
+            (64, 2.0),
+            (67, 2.0),
+            (72, 2.0),
+            (60, 3.0),
+        ]);
         // Beat 2 left out: beat 3's first notes fit beat 2, late; its 72
         // says whose chord it is.
         let perf = [(60u8, 0.0), (64, 1.0), (67, 1.01), (72, 1.02), (60, 1.5)];
