@@ -240,14 +240,16 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
                 at[float(sd.onset_q[n])].append(items[k].t + items[k].shift)
         ks = sorted({k for _, _, k, _ in pairs})
         is_ = sorted({i for _, _, _, i in pairs})
+        row = {k: r for r, k in enumerate(ks)}
+        col = {i: c for c, i in enumerate(is_)}
         big = 1e6
         cost = np.full((len(ks), len(is_)), big)
         for step, d, k, i in pairs:
             ts = at.get(float(sd.onset_q[i]))
             t = items[k].t + items[k].shift
             dt = min(min(abs(t - x) for x in ts), 0.3) / 0.1 if ts else 0.0
-            c = 10.0 * step + dt + d
-            cost[ks.index(k), is_.index(i)] = min(cost[ks.index(k), is_.index(i)], c)
+            r, c = row[k], col[i]
+            cost[r, c] = min(cost[r, c], 10.0 * step + dt + d)
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             if cost[r, c] < big:
