@@ -13,8 +13,8 @@ says which score note each one plays), at several rates ``r``:
   inserted note (a pitch of the score within 2 quarters excluded) between it and the next.
 
 Scored, over injected mistakes only (the performers' own ornaments and slips, which the
-ground truth labels insertion/deletion, are left out of both sides; ``bench/assess_eval.py``
-scores those):
+ground truth labels insertion/deletion or matches to a score note of another pitch, are left
+out of both sides; ``bench/assess_eval.py`` scores those):
 
 * wrong_pitch P/R: performed notes labelled wrong_pitch vs notes given a wrong pitch;
 * missed P/R: score notes labelled missed vs notes omitted;
@@ -89,6 +89,8 @@ def base_items(sd: Any, pn: Any, gt: list[dict[str, Any]]) -> list[Item]:
     for i in order:
         sid = matched.get(pn["id"][i])
         s = idx.get(sid, -1) if sid is not None else -1
+        if s >= 0 and int(sd.pitch[s]) != int(pn["pitch"][i]):
+            s = -1  # matched to a note of another pitch: the performer's own wrong note
         items.append(
             Item(
                 int(pn["pitch"][i]),
