@@ -14,7 +14,9 @@ says which score note each one plays), at several rates ``r``:
 
 Scored, over injected mistakes only (the performers' own ornaments and slips, which the
 ground truth labels insertion/deletion or matches to a score note of another pitch, are left
-out of both sides; ``bench/assess_eval.py`` scores those):
+out of both sides, and so is a note called extra because such an insertion of its pitch took
+its score note: which strike of the key is the insertion is the annotator's call;
+``bench/assess_eval.py`` scores those):
 
 * wrong_pitch P/R: performed notes labelled wrong_pitch vs notes given a wrong pitch;
 * missed P/R: score notes labelled missed vs notes omitted;
@@ -258,6 +260,20 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
                 labels[ks[r]] = "wrong_pitch"
                 note[ks[r]] = is_[c]
     return labels, note
+
+
+def _stand_ins(items: list[Item], natural: set[int], labels: Any, sidx: Any) -> set[int]:
+    """Notes called extra because a performer's own extra strike of their pitch (a ground-truth
+    insertion) took their score note: which of two strikes of one key is "the" note and which
+    the insertion is the annotator's call, and the performer's insertions are left out."""
+    taken = {
+        int(sidx[k]): items[k].pitch for k in natural if labels[k] == "match" and int(sidx[k]) >= 0
+    }
+    return {
+        k
+        for k, it in enumerate(items)
+        if labels[k] == "extra" and it.kind == "orig" and taken.get(it.sidx) == it.pitch
+    }
 
 
 def _same_key(sd: Any, a: int, b: int) -> bool:
@@ -547,7 +563,11 @@ def main(argv: list[str] | None = None) -> int:
             for system, labels, sidx, missed_pred in systems:
                 c = counts[(rate, system)]
                 pred_wrong = {k for k, lab in enumerate(labels) if lab == "wrong_pitch"} - natural
-                pred_extra = {k for k, lab in enumerate(labels) if lab == "extra"} - natural
+                pred_extra = (
+                    {k for k, lab in enumerate(labels) if lab == "extra"}
+                    - natural
+                    - _stand_ins(items, natural, labels, sidx)
+                )
                 _count(c, "wrong", wrong, pred_wrong)
                 _count(c, "extra", inserted, pred_extra)
                 _count(c, "missed", omitted, missed_pred & scope_set)
