@@ -14,8 +14,9 @@ says which score note each one plays), at several rates ``r``:
 
 Scored, over injected mistakes only (the performers' own ornaments and slips, which the
 ground truth labels insertion/deletion or matches to a score note of another pitch, are left
-out of both sides, and so is a note called extra because such an insertion of its pitch took
-its score note: which strike of the key is the insertion is the annotator's call;
+out of both sides, and so is a note called extra because such an insertion took its score
+note: the two swap roles (which strike of a key is the insertion is the annotator's call, and a
+wrong note followed by the performer's strike of the right pitch reads as a slip corrected);
 ``bench/assess_eval.py`` scores those):
 
 * wrong_pitch P/R: performed notes labelled wrong_pitch vs notes given a wrong pitch;
@@ -263,16 +264,17 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
 
 
 def _stand_ins(items: list[Item], natural: set[int], labels: Any, sidx: Any) -> set[int]:
-    """Notes called extra because a performer's own extra strike of their pitch (a ground-truth
-    insertion) took their score note: which of two strikes of one key is "the" note and which
-    the insertion is the annotator's call, and the performer's insertions are left out."""
-    taken = {
-        int(sidx[k]): items[k].pitch for k in natural if labels[k] == "match" and int(sidx[k]) >= 0
-    }
+    """Notes called extra because a performer's own extra strike (a ground-truth insertion) was
+    matched to their score note: the two swap roles. Which of two strikes of one key is "the"
+    note and which the insertion is the annotator's call; and a note given a wrong pitch by the
+    injection, with the right pitch struck just after it by the performer, reads as a wrong note
+    corrected (extra, then the match). The performer's insertions are left out of the scores, so
+    these notes are too."""
+    taken = {int(sidx[k]) for k in natural if labels[k] == "match" and int(sidx[k]) >= 0}
     return {
         k
         for k, it in enumerate(items)
-        if labels[k] == "extra" and it.kind == "orig" and taken.get(it.sidx) == it.pitch
+        if labels[k] == "extra" and it.kind == "orig" and it.sidx in taken
     }
 
 
@@ -336,8 +338,9 @@ def _trace(
             if f
         }
         tq, ts, tseg = (np.asarray(a.tempo[c]) for c in ("score_q", "time_s", "segment"))
+        stand_ins = _stand_ins(items, natural, a.perf_label, a.perf_score_index)
         for k, lab in enumerate(a.perf_label):
-            if lab == "extra" and k not in inserted and k not in natural:
+            if lab == "extra" and k not in inserted | natural | stand_ins:
                 it = items[k]
                 note = ""
                 if it.sidx >= 0:
@@ -562,13 +565,11 @@ def main(argv: list[str] | None = None) -> int:
                 _trace(args.trace, r, rate, sd, items, replayed, a, omitted, inserted, natural)
             for system, labels, sidx, missed_pred in systems:
                 c = counts[(rate, system)]
+                stand_ins = _stand_ins(items, natural, labels, sidx)
                 pred_wrong = {k for k, lab in enumerate(labels) if lab == "wrong_pitch"} - natural
-                pred_extra = (
-                    {k for k, lab in enumerate(labels) if lab == "extra"}
-                    - natural
-                    - _stand_ins(items, natural, labels, sidx)
-                )
-                _count(c, "wrong", wrong, pred_wrong)
+                pred_extra = {k for k, lab in enumerate(labels) if lab == "extra"} - natural
+                pred_extra -= stand_ins
+                _count(c, "wrong", wrong - stand_ins, pred_wrong)
                 _count(c, "extra", inserted, pred_extra)
                 _count(c, "missed", omitted, missed_pred & scope_set)
                 ok = sum(
