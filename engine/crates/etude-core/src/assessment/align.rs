@@ -801,17 +801,23 @@ fn anchors_from_path(
 ) -> Anchors {
     let groups = score.groups();
     let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    let mut grace_ends: Vec<Option<f64>> = vec![None; per_group.len()];
     for j in seg.j0..seg.j1 {
         let g = path[j];
         let p = &perf[order[j]];
         if g >= seg.g0 && g <= seg.g1 && groups[g].has_pitch(p.pitch) {
-            // Skip pitches that are only grace notes in the group.
+            // Pitches that are only grace notes in the group are no anchor.
             if has_main_note(score, g, p.pitch) {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
+            } else {
+                let end = &mut grace_ends[g - seg.g0];
+                *end = Some(end.map_or(p.onset_s, |t: f64| t.max(p.onset_s)));
             }
         }
     }
-    collect_anchors(score, seg, &per_group)
+    let mut anchors = collect_anchors(score, seg, &per_group);
+    anchors.grace_ends = grace_ends;
+    anchors
 }
 
 /// Time anchors of a segment: the median onset of each onset group with
@@ -824,6 +830,8 @@ struct Anchors {
     /// Per group of the segment: its centre, where a note of it is most
     /// likely struck (the neighbours' line, within the window).
     centres: Vec<Option<f64>>,
+    /// Per group of the segment: the last onset of its grace notes struck.
+    grace_ends: Vec<Option<f64>>,
 }
 
 fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -> Anchors {
@@ -922,6 +930,7 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
     Anchors {
         points,
         windows,
+        grace_ends: vec![None; centres.len()],
         centres,
     }
 }
@@ -947,16 +956,22 @@ fn anchors_from_matches(
     sm: &SegmentMatch,
 ) -> Anchors {
     let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
+    let mut grace_ends: Vec<Option<f64>> = vec![None; per_group.len()];
     for (k, s) in sm.pos_to_score.iter().enumerate() {
         if let Some(i) = *s {
-            if !score.notes()[i].grace {
-                let g = score.group_of(i);
-                let p = &perf[order[seg.j0 + k]];
+            let g = score.group_of(i);
+            let p = &perf[order[seg.j0 + k]];
+            if score.notes()[i].grace {
+                let end = &mut grace_ends[g - seg.g0];
+                *end = Some(end.map_or(p.onset_s, |t: f64| t.max(p.onset_s)));
+            } else {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }
         }
     }
-    collect_anchors(score, seg, &per_group)
+    let mut anchors = collect_anchors(score, seg, &per_group);
+    anchors.grace_ends = grace_ends;
+    anchors
 }
 
 /// Share of a performed note's distance from its group's centre (the median
@@ -1091,6 +1106,18 @@ fn note_window(
         (t, t)
     });
     if !n.grace {
+        // A main note that a grace note of its group shares a pitch with (a
+        // turn ending on it) comes after the grace notes: a strike before
+        // the last one struck is the grace note's.
+        let twin = groups[g]
+            .notes
+            .iter()
+            .any(|&k| k != i && score.notes()[k].grace && score.notes()[k].pitch == n.pitch);
+        if let (true, Some(end)) = (twin, anchors.grace_ends.get(g - seg.g0).copied().flatten()) {
+            if end > lo {
+                return (end, hi.max(end));
+            }
+        }
         return (lo, hi);
     }
     let prev = if g > 0 {
@@ -1835,6 +1862,41 @@ mod tests {
     }
 
     #[test]
+    fn turn_ending_on_its_main_note_keeps_the_strike_before_its_last_grace_note() {
+        // Note 10 (pitch P, over a bass note) is ornamented by a turn written
+        // as grace notes P - 1, P, P + 2. The player strikes the bass and the
+        // turn, and leaves the main note out: the strike of P came before the
+        // turn's last note, so it is the turn's, and the main note is missed.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        let pitch = notes[10].pitch;
+        notes.push(ScoreNote::simple(30, 10.0, 1.0));
+        for d in [-1i8, 0, 2] {
+            let mut n = ScoreNote::simple(pitch.saturating_add_signed(d), 10.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        let s = Score::new(notes).unwrap();
+        let t10 = 1.0 + 10.0 * 0.4;
+        let mut p: Vec<PerfNote> = play(&s, 0.4)
+            .into_iter()
+            .take(24)
+            .filter(|n| (n.onset_s - t10).abs() > 1e-9)
+            .collect();
+        p.push(PerfNote::new(30, t10, t10 + 0.3, 64));
+        for (d, dt) in [(-1i8, -0.02), (0, 0.1), (2, 0.25)] {
+            let t = t10 + dt;
+            p.push(PerfNote::new(pitch.saturating_add_signed(d), t, t + 0.1, 64));
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
+        assert_eq!(label(10), Label::Missed, "the main note");
+        for i in 24..28 {
+            assert_eq!(label(i), Label::Match, "score note {i}");
+        }
+        assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
     fn grace_note_played_off_pitch_is_a_wrong_pitch() {
         let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
         let mut n = ScoreNote::simple(95, 10.0, 0.0);
@@ -2523,13 +2585,19 @@ mod tests {
                 .map(|n| PerfNote::new(n.pitch, t, t + 0.4, 64))
                 .collect()
         };
-        let mut p: Vec<PerfNote> = (0..14).flat_map(|k| chord(k, 1.0 + 0.5 * k as f64)).collect();
+        let mut p: Vec<PerfNote> = (0..14)
+            .flat_map(|k| chord(k, 1.0 + 0.5 * k as f64))
+            .collect();
         p.push(PerfNote::new(76, 8.1, 8.3, 64));
         p.extend((5..20).flat_map(|k| chord(k, 8.6 + 0.5 * (k - 5) as f64)));
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.perf[42].score_note, Some(42), "the top of chord 14");
         assert_eq!(a.segment_starts, vec![0, 43]);
-        assert!(final_missed(&a).is_empty(), "missed: {:?}", final_missed(&a));
+        assert!(
+            final_missed(&a).is_empty(),
+            "missed: {:?}",
+            final_missed(&a)
+        );
     }
 
     #[test]
