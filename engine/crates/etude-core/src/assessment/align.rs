@@ -49,7 +49,9 @@
 //! The last segment through a note gives its final outcome; a restart's
 //! segment begins at its first onset group with a note struck, and a note of
 //! the last group before a restart struck there but missed in the final pass
-//! (a chord cut short) counts as struck.
+//! (a chord cut short) counts as struck, as does a note of a restart's first
+//! group struck in an earlier pass when the restart struck under half of
+//! that group (a restart begun on a fragment of its chord).
 //!
 //! Then timing (`local_tempo.rs`): each onset group's time is compared
 //! with a line fitted to its *neighbours* only (tricube-weighted, same
@@ -1665,6 +1667,36 @@ pub fn assess(
             }
         }
     }
+    // A restart begun on a fragment of a chord (its first group's notes
+    // mostly unstruck in the restart, a stop's lone note read as the
+    // restart's): a note of that group struck in an earlier pass and missed
+    // in the restart counts as struck there.
+    let mut last_struck: Vec<Option<usize>> = vec![None; notes.len()];
+    for (si, pass) in passes.iter().enumerate() {
+        if si > 0 {
+            let g = seg_start[si];
+            let first: Vec<&NoteResult> = pass
+                .iter()
+                .filter(|r| {
+                    score.group_of(r.score_note) == g && score.primary(r.score_note) == r.score_note
+                })
+                .collect();
+            let struck = first.iter().filter(|r| r.label != Label::Missed).count();
+            if 2 * struck < first.len() {
+                for r in first {
+                    let i = r.score_note;
+                    if r.label == Label::Missed && final_seg[i] == Some(si) && cut[i].is_none() {
+                        cut[i] = last_struck[i];
+                    }
+                }
+            }
+        }
+        for r in pass {
+            if r.label != Label::Missed {
+                last_struck[r.score_note] = Some(si);
+            }
+        }
+    }
     let mut out: Vec<NoteResult> = Vec::with_capacity(notes.len());
     for pass in passes {
         for mut r in pass {
@@ -1885,7 +1917,12 @@ mod tests {
         p.push(PerfNote::new(30, t10, t10 + 0.3, 64));
         for (d, dt) in [(-1i8, -0.02), (0, 0.1), (2, 0.25)] {
             let t = t10 + dt;
-            p.push(PerfNote::new(pitch.saturating_add_signed(d), t, t + 0.1, 64));
+            p.push(PerfNote::new(
+                pitch.saturating_add_signed(d),
+                t,
+                t + 0.1,
+                64,
+            ));
         }
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
@@ -2598,6 +2635,41 @@ mod tests {
             "missed: {:?}",
             final_missed(&a)
         );
+    }
+
+    #[test]
+    fn chord_played_then_begun_again_with_one_note_is_not_missed() {
+        // Three-note chords, one a beat. The player plays chords 0..15,
+        // goes back to chord 5 striking only its top note, then plays on
+        // from chord 6: chord 5's other notes were played in the first pass.
+        let mut notes = Vec::new();
+        for k in 0..20u8 {
+            for base in [60, 45, 30] {
+                notes.push(ScoreNote::simple(base + k, f64::from(k), 1.0));
+            }
+        }
+        let s = Score::new(notes).unwrap();
+        let chord = |k: usize, t: f64| -> Vec<PerfNote> {
+            s.notes()[3 * k..3 * k + 3]
+                .iter()
+                .map(|n| PerfNote::new(n.pitch, t, t + 0.4, 64))
+                .collect()
+        };
+        let mut p: Vec<PerfNote> = (0..15)
+            .flat_map(|k| chord(k, 1.0 + 0.5 * k as f64))
+            .collect();
+        p.push(PerfNote::new(65, 9.0, 9.4, 64));
+        p.extend((6..20).flat_map(|k| chord(k, 9.5 + 0.5 * (k - 6) as f64)));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        assert_eq!(a.segment_starts, vec![0, 45]);
+        assert_eq!(a.perf[45].score_note, Some(15), "the top of chord 5");
+        assert!(
+            final_missed(&a).is_empty(),
+            "missed: {:?}",
+            final_missed(&a)
+        );
+        let top = a.notes.iter().find(|r| r.score_note == 15 && r.is_final);
+        assert_eq!(top.map(|r| r.segment), Some(1));
     }
 
     #[test]
