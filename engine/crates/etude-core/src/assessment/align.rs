@@ -25,7 +25,9 @@
 //!    a restart begins after a pause, so the chord next to the jump goes to
 //!    the reading whose gap beside it is ordinary playing at the local tempo.
 //! 2. **Pitch-wise matching.** Within a segment, the groups' median onsets
-//!    give a time map (score quarters → seconds); for each pitch, the score
+//!    give a time map (score quarters → seconds; a group of which only grace
+//!    notes were struck, a chord rolled as grace notes up to a main note
+//!    left out, is at its last grace note); for each pitch, the score
 //!    notes and the performed notes of that pitch are matched in order by an
 //!    edit-distance programme whose match cost is the distance to the
 //!    predicted time in units of `sigma_s`, and whose gaps cost `gap_cost`
@@ -817,9 +819,7 @@ fn anchors_from_path(
             }
         }
     }
-    let mut anchors = collect_anchors(score, seg, &per_group);
-    anchors.grace_ends = grace_ends;
-    anchors
+    collect_anchors(score, seg, &per_group, grace_ends)
 }
 
 /// Time anchors of a segment: the median onset of each onset group with
@@ -836,19 +836,29 @@ struct Anchors {
     grace_ends: Vec<Option<f64>>,
 }
 
-fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -> Anchors {
+fn collect_anchors(
+    score: &Score,
+    seg: &Segment,
+    per_group: &[Vec<(f64, u8)>],
+    grace_ends: Vec<Option<f64>>,
+) -> Anchors {
     let groups = score.groups();
     let mut points = Vec::new();
     let mut windows = vec![None; per_group.len()];
     let mut centres = vec![None; per_group.len()];
-    // First the plain medians, for the neighbours' lines.
+    // First the plain medians, for the neighbours' lines; a group with only
+    // grace notes struck (an arpeggio written as grace notes, its main note
+    // left out) is where its last grace note was.
     let raw: Vec<(usize, f64)> = per_group
         .iter()
+        .zip(&grace_ends)
         .enumerate()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| {
+        .filter_map(|(k, (v, end))| {
+            if v.is_empty() {
+                return end.map(|t| (k, t));
+            }
             let mut t: Vec<f64> = v.iter().map(|x| x.0).collect();
-            (k, median(&mut t))
+            Some((k, median(&mut t)))
         })
         .collect();
     let mut pts: Vec<(f64, f64, f64)> = Vec::with_capacity(2 * ANCHOR_NEIGHBOURS + 1);
@@ -856,6 +866,13 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
         let v = &per_group[k];
         let g = seg.g0 + k;
         let q0 = groups[g].q;
+        if v.is_empty() {
+            // Its main notes come after the grace notes, a roll's last
+            // step or more later.
+            windows[k] = Some((m, m + GRACE_TO_MAIN_MAX_S));
+            points.push((q0, m));
+            continue;
+        }
         // The group's time from its neighbours' line: a note that the coarse
         // path put in the wrong group (an omitted note's group taking the
         // same pitch a beat later) is far from it and must not make the
@@ -932,10 +949,15 @@ fn collect_anchors(score: &Score, seg: &Segment, per_group: &[Vec<(f64, u8)>]) -
     Anchors {
         points,
         windows,
-        grace_ends: vec![None; centres.len()],
         centres,
+        grace_ends,
     }
 }
+
+/// Longest wait from the last grace note struck of a group to its main
+/// notes, when none of those was struck (see [`collect_anchors`]): the top
+/// of a slowly rolled chord.
+const GRACE_TO_MAIN_MAX_S: f64 = 1.0;
 
 /// Onsets of a group from which its median, not its neighbours' line, is
 /// its centre (measured: 3 and 4 alike, 4 a little better at the lowest
@@ -971,9 +993,7 @@ fn anchors_from_matches(
             }
         }
     }
-    let mut anchors = collect_anchors(score, seg, &per_group);
-    anchors.grace_ends = grace_ends;
-    anchors
+    collect_anchors(score, seg, &per_group, grace_ends)
 }
 
 /// Share of a performed note's distance from its group's centre (the median
@@ -1931,6 +1951,41 @@ mod tests {
             assert_eq!(label(i), Label::Match, "score note {i}");
         }
         assert!(a.perf.iter().all(|r| r.label == Label::Match));
+    }
+
+    #[test]
+    fn a_roll_of_grace_notes_without_its_main_note_anchors_its_group() {
+        // The last bar: a chord written as grace notes rolled up to its main
+        // note (quarter 16). The player rolls it over three seconds and
+        // leaves the main note out: the group's time is its last grace note
+        // (not the tempo before it), and its main note is due from there.
+        let mut notes: Vec<ScoreNote> = scale(16).notes().to_vec();
+        for p in [40, 44, 47, 52] {
+            let mut n = ScoreNote::simple(p, 16.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        notes.push(ScoreNote::simple(90, 16.0, 1.0));
+        let s = Score::new(notes).unwrap();
+        let mut p: Vec<PerfNote> = play(&s, 0.4).into_iter().take(16).collect();
+        for (k, pitch) in [40, 44, 47, 52].into_iter().enumerate() {
+            let t = 7.6 + 0.8 * k as f64;
+            p.push(PerfNote::new(pitch, t, t + 0.5, 64));
+        }
+        let order = perf_order(&p).unwrap();
+        let path = coarse_path(&s, &p, &order, &AlignConfig::default());
+        let seg = &segments(&s, &p, &order, &path)[0];
+        let anchors = anchors_from_path(&s, &p, &order, &path, seg);
+        let last = 7.6 + 0.8 * 3.0;
+        assert!(
+            anchors.points.contains(&(16.0, last)),
+            "{:?}",
+            anchors.points
+        );
+        assert_eq!(
+            anchors.windows[16 - seg.g0],
+            Some((last, last + GRACE_TO_MAIN_MAX_S))
+        );
     }
 
     #[test]
