@@ -38,6 +38,7 @@ Run::
 
     .venv/bin/python -m bench.mistakes_eval            # all 88, rates 0.02 0.05 0.1
     .venv/bin/python -m bench.mistakes_eval --limit 2  # 2 per piece
+    .venv/bin/python -m bench.mistakes_eval --offline-only --seed 1 2 5 11  # + pooled
     .venv/bin/python -m bench.mistakes_eval --offline-only --rubato  # + the rubato guard
 """
 
@@ -263,6 +264,38 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
     return labels, note
 
 
+def _print_table(
+    title: str,
+    counts: dict[tuple[int, float, str], collections.Counter[str]],
+    timing: dict[tuple[int, float], list[float]],
+    rates: list[float],
+    shown: tuple[str, ...],
+    seeds: list[int],
+) -> None:
+    print(title)
+    print(
+        f"{'rate':>5} {'system':<7} {'wrong_pitch P/R':>16} {'missed P/R':>14} "
+        f"{'extra P/R':>14} {'restarted P/R':>15} {'timing ±20 ms':>14}"
+    )
+    for rate in rates:
+        for system in shown:
+            c: collections.Counter[str] = collections.Counter()
+            for seed in seeds:
+                c.update(counts[(seed, rate, system)])
+
+            def pr(key: str, c: collections.Counter[str] = c) -> str:
+                p = c[key + "tp"] / c[key + "p"] if c[key + "p"] else 1.0
+                rc = c[key + "tp"] / c[key + "g"] if c[key + "g"] else 1.0
+                return f"{p:.3f}/{rc:.3f}"
+
+            errs = np.abs(np.concatenate([np.asarray(timing[(s, rate)]) for s in seeds]))
+            tim = f"{np.mean(errs <= 0.02):.3f} (n={len(errs)})" if system == "offline" else "—"
+            print(
+                f"{rate:5.2f} {system:<7} {pr('wrong'):>16} {pr('missed'):>14} "
+                f"{pr('extra'):>14} {pr('restart_'):>15} {tim:>14}"
+            )
+
+
 def _stand_ins(items: list[Item], natural: set[int], labels: Any, sidx: Any) -> set[int]:
     """Notes called extra because a performer's own extra strike (a ground-truth insertion) was
     matched to their score note: the two swap roles. Which of two strikes of one key is "the"
@@ -451,7 +484,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--limit", type=int, default=0, help="performances per piece (0: all)")
-    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        nargs="+",
+        default=[5],
+        help="one table per seed, and the counts pooled when there are several",
+    )
     parser.add_argument("--rates", type=float, nargs="+", default=list(RATES))
     parser.add_argument("--no-restarts", action="store_true", help="note-level mistakes only")
     parser.add_argument(
@@ -487,10 +526,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = _rows(args.data, args.limit)
     scores: dict[str, Any] = {}
-    counts: dict[tuple[float, str], collections.Counter[str]] = collections.defaultdict(
+    counts: dict[tuple[int, float, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter
     )
-    timing: dict[float, list[float]] = collections.defaultdict(list)
+    timing: dict[tuple[int, float], list[float]] = collections.defaultdict(list)
     rubato: list[float] = []
     started = time.time()
     for n, r in enumerate(rows):
@@ -504,8 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.rubato:
             rubato += _abs_deviations(offline(sd, base, shifts=False))
-        for rate in args.rates:
-            rng = np.random.default_rng([args.seed, n, int(rate * 1000)])
+        for seed, rate in [(seed, rate) for seed in args.seed for rate in args.rates]:
+            rng = np.random.default_rng([seed, n, int(rate * 1000)])
             items, replayed = perturb(sd, base, rate, rng, not args.no_restarts)
             in_rep = np.zeros(len(sd), dtype=bool)
             for a, b in replayed:
@@ -564,7 +603,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.trace and not args.online_only:
                 _trace(args.trace, r, rate, sd, items, replayed, a, omitted, inserted, natural)
             for system, labels, sidx, missed_pred in systems:
-                c = counts[(rate, system)]
+                c = counts[(seed, rate, system)]
                 stand_ins = _stand_ins(items, natural, labels, sidx)
                 pred_wrong = {k for k, lab in enumerate(labels) if lab == "wrong_pitch"} - natural
                 pred_extra = {k for k, lab in enumerate(labels) if lab == "extra"} - natural
@@ -590,37 +629,19 @@ def main(argv: list[str] | None = None) -> int:
             for it in items:
                 if it.shift and it.sidx in da and it.sidx in db:
                     err = da[it.sidx] - db[it.sidx] - it.shift
-                    timing[rate].append(err)
+                    timing[(seed, rate)].append(err)
                     if "timing" in args.trace and abs(err) > 0.02:
                         _trace_timing(r, rate, sd, items, it, a, b, err)
-    print(
-        f"{len(rows)} performances × rates {args.rates}, seed {args.seed} "
-        f"({time.time() - started:.0f} s)"
-    )
-    print(
-        f"{'rate':>5} {'system':<8} {'wrong_pitch P/R':>16} {'missed P/R':>14} "
-        f"{'extra P/R':>14} {'restarted P/R':>15} {'timing ±20 ms':>14}"
-    )
-    for rate in args.rates:
-        shown = ("offline", "online")
-        if args.offline_only:
-            shown = ("offline",)
-        elif args.online_only:
-            shown = ("online",)
-        for system in shown:
-            c = counts[(rate, system)]
-
-            def pr(key: str, c: collections.Counter[str] = c) -> str:
-                p = c[key + "tp"] / c[key + "p"] if c[key + "p"] else 1.0
-                rc = c[key + "tp"] / c[key + "g"] if c[key + "g"] else 1.0
-                return f"{p:.3f}/{rc:.3f}"
-
-            errs = np.abs(np.array(timing[rate])) if timing[rate] else np.zeros(0)
-            tim = f"{np.mean(errs <= 0.02):.3f} (n={len(errs)})" if system == "offline" else "—"
-            print(
-                f"{rate:5.2f} {system:<8} {pr('wrong'):>16} {pr('missed'):>14} "
-                f"{pr('extra'):>14} {pr('restart_'):>15} {tim:>14}"
-            )
+    shown: tuple[str, ...] = ("offline", "online")
+    if args.offline_only:
+        shown = ("offline",)
+    elif args.online_only:
+        shown = ("online",)
+    print(f"{len(rows)} performances × rates {args.rates} ({time.time() - started:.0f} s)")
+    for seed in args.seed:
+        _print_table(f"seed {seed}", counts, timing, args.rates, shown, [seed])
+    if len(args.seed) > 1:
+        _print_table("pooled over the seeds", counts, timing, args.rates, shown, args.seed)
     if rubato:
         # How closely the deviation line follows real rubato: a line that ignored the player's
         # tempo changes would score well on shifted notes and put every real note off it.
