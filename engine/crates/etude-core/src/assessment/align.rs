@@ -1833,6 +1833,29 @@ mod tests {
             .collect()
     }
 
+    /// Twenty three-note chords, one a quarter, chord `k` of the pitches
+    /// `pitches(k)`.
+    fn triads(pitches: impl Fn(u8) -> [u8; 3]) -> Score {
+        let notes = (0..20u8)
+            .flat_map(|k| pitches(k).map(|p| ScoreNote::simple(p, f64::from(k), 1.0)))
+            .collect();
+        Score::new(notes).unwrap()
+    }
+
+    /// Chords `chords` of a [`triads`] score struck one a beat (0.5 s) from
+    /// `t0`, each held 0.4 s.
+    fn strike_triads(s: &Score, chords: std::ops::Range<usize>, t0: f64) -> Vec<PerfNote> {
+        let first = chords.start;
+        chords
+            .flat_map(|k| {
+                let t = t0 + 0.5 * (k - first) as f64;
+                s.notes()[3 * k..3 * k + 3]
+                    .iter()
+                    .map(move |n| PerfNote::new(n.pitch, t, t + 0.4, 64))
+            })
+            .collect()
+    }
+
     #[test]
     fn perfect_performance_matches_everything() {
         let s = scale(24);
@@ -2662,26 +2685,14 @@ mod tests {
         // and the gaps lean to the restart (0.6 s before it, 0.5 s after);
         // but a restart begins with a whole chord, and chord 4, played in the
         // first pass, must not be missed.
-        let mut notes = Vec::new();
-        for k in 0..20u8 {
-            let top = if k == 14 { 76 } else { 60 + k };
-            let mid = if k == 4 { 76 } else { 45 + k };
-            notes.push(ScoreNote::simple(top, f64::from(k), 1.0));
-            notes.push(ScoreNote::simple(mid, f64::from(k), 1.0));
-            notes.push(ScoreNote::simple(30 + k, f64::from(k), 1.0));
-        }
-        let s = Score::new(notes).unwrap();
-        let chord = |k: usize, t: f64| -> Vec<PerfNote> {
-            s.notes()[3 * k..3 * k + 3]
-                .iter()
-                .map(|n| PerfNote::new(n.pitch, t, t + 0.4, 64))
-                .collect()
-        };
-        let mut p: Vec<PerfNote> = (0..14)
-            .flat_map(|k| chord(k, 1.0 + 0.5 * k as f64))
-            .collect();
+        let s = triads(|k| match k {
+            4 => [64, 76, 34],
+            14 => [76, 59, 44],
+            _ => [60 + k, 45 + k, 30 + k],
+        });
+        let mut p = strike_triads(&s, 0..14, 1.0);
         p.push(PerfNote::new(76, 8.1, 8.3, 64));
-        p.extend((5..20).flat_map(|k| chord(k, 8.6 + 0.5 * (k - 5) as f64)));
+        p.extend(strike_triads(&s, 5..20, 8.6));
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.perf[42].score_note, Some(42), "the top of chord 14");
         assert_eq!(a.segment_starts, vec![0, 43]);
@@ -2697,24 +2708,10 @@ mod tests {
         // Three-note chords, one a beat. The player plays chords 0..15,
         // goes back to chord 5 striking only its top note, then plays on
         // from chord 6: chord 5's other notes were played in the first pass.
-        let mut notes = Vec::new();
-        for k in 0..20u8 {
-            for base in [60, 45, 30] {
-                notes.push(ScoreNote::simple(base + k, f64::from(k), 1.0));
-            }
-        }
-        let s = Score::new(notes).unwrap();
-        let chord = |k: usize, t: f64| -> Vec<PerfNote> {
-            s.notes()[3 * k..3 * k + 3]
-                .iter()
-                .map(|n| PerfNote::new(n.pitch, t, t + 0.4, 64))
-                .collect()
-        };
-        let mut p: Vec<PerfNote> = (0..15)
-            .flat_map(|k| chord(k, 1.0 + 0.5 * k as f64))
-            .collect();
+        let s = triads(|k| [60 + k, 45 + k, 30 + k]);
+        let mut p = strike_triads(&s, 0..15, 1.0);
         p.push(PerfNote::new(65, 9.0, 9.4, 64));
-        p.extend((6..20).flat_map(|k| chord(k, 9.5 + 0.5 * (k - 6) as f64)));
+        p.extend(strike_triads(&s, 6..20, 9.5));
         let a = assess(&s, &p, &AlignConfig::default()).unwrap();
         assert_eq!(a.segment_starts, vec![0, 45]);
         assert_eq!(a.perf[45].score_note, Some(15), "the top of chord 5");
