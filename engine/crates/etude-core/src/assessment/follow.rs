@@ -60,7 +60,12 @@
 //!    were. And a single note it took alone, matched in time on the
 //!    current track (cost at most `TAIL_COST`) and not struck with the new
 //!    pass's first notes, stays too: it is where the player stopped, not
-//!    the restart's first note (that comes after the stop).
+//!    the restart's first note (that comes after the stop). A walk that
+//!    explains the current pass back to its first note goes on into the
+//!    pass before (the last `BEFORE_JUMPS` pass starts are kept): the jump
+//!    that began it was a wrong turn — e.g. a replay followed in a later
+//!    copy of the passage, pulled back a group there — and the passes
+//!    merge. The single-note rule then applies to what it takes there.
 //! 4. **A chord is one group.** A chord note the current group cannot take
 //!    but the next can, when the chord entered the current group late (past
 //!    the midpoint to the next group's time) and all its notes matched there
@@ -232,6 +237,9 @@ pub struct Follower {
     recent: VecDeque<Recent>,
     /// Index of the first note of the current pass.
     pass_start: usize,
+    /// The first notes of the passes before it, newest last (at most
+    /// `BEFORE_JUMPS`).
+    earlier_starts: VecDeque<usize>,
     /// The current group when each of the last `BEFORE_JUMPS` jumps was
     /// made, and the index of the note it was made on.
     before_jumps: VecDeque<(usize, usize)>,
@@ -361,6 +369,7 @@ impl Follower {
             lost: Vec::new(),
             recent: VecDeque::with_capacity(RECENT + 1),
             pass_start: 0,
+            earlier_starts: VecDeque::with_capacity(BEFORE_JUMPS + 1),
             before_jumps: VecDeque::with_capacity(BEFORE_JUMPS + 1),
             count: 0,
             last_t: f64::NEG_INFINITY,
@@ -385,6 +394,7 @@ impl Follower {
         self.lost.clear();
         self.recent.clear();
         self.pass_start = 0;
+        self.earlier_starts.clear();
         self.before_jumps.clear();
         self.count = 0;
         self.last_t = f64::NEG_INFINITY;
@@ -825,6 +835,10 @@ impl Follower {
         // A chord's time is its latest note's: the first note of a rolled or
         // spread chord is early for the distance from the group before.
         let (mut cur, mut cur_t, mut group_t) = (g0, t0, t0);
+        let mut limit = self.pass_start;
+        // Notes taken before the walk last crossed into an earlier pass.
+        let mut seg = 0;
+        let mut starts = self.earlier_starts.iter().rev();
         // Performed time and former match cost of the notes taken, oldest
         // last.
         let mut taken: Vec<(f64, f64)> = Vec::new();
@@ -832,8 +846,18 @@ impl Follower {
             if r.index >= before {
                 continue;
             }
-            if r.index < self.pass_start {
-                break;
+            if r.index < limit {
+                // The walk explained the whole pass back to its first note:
+                // the jump that began it was a wrong turn (e.g. into a
+                // near-copy of the passage), and the pass goes on before it.
+                match starts.next() {
+                    Some(&l) if l < limit => limit = l,
+                    _ => break,
+                }
+                seg = out.len();
+                if r.index < limit {
+                    break;
+                }
             }
             let step = self.step_back(cur, cur_t, group_t, r.pitch, r.t, false, CONTINUOUS, |i| {
                 used.contains(&i)
@@ -874,12 +898,14 @@ impl Follower {
         // (both read it; the current track has it in its flow). A whole
         // chord, or a note the new pass's first chord goes on from, is
         // still taken: a restart's first chord often fits the next group.
-        let in_time = taken.iter().all(|&(_, cost)| cost <= TAIL_COST);
+        let seg = seg.min(out.len());
+        let in_time = taken[seg..].iter().all(|&(_, cost)| cost <= TAIL_COST);
+        let next_t = if seg == 0 { t0 } else { taken[seg - 1].0 };
         let apart = taken
             .last()
-            .is_some_and(|&(t, _)| t0 - t > self.cfg.chord_s);
-        if in_time && apart && out.len() == 1 {
-            out.clear();
+            .is_some_and(|&(t, _)| next_t - t > self.cfg.chord_s);
+        if in_time && apart && out.len() == seg + 1 {
+            out.truncate(seg);
         }
         out
     }
@@ -1309,7 +1335,18 @@ impl Follower {
         }
         let newest = self.lost[m - 1].index;
         // The new pass begins with the oldest note it explains.
-        self.pass_start = older.last().map_or(self.lost[k0].index, |&(i, _, _)| i);
+        let start = older.last().map_or(self.lost[k0].index, |&(i, _, _)| i);
+        // Passes the walk went back into are merged into the new one.
+        while self.earlier_starts.back().is_some_and(|&l| l >= start) {
+            self.earlier_starts.pop_back();
+        }
+        if self.pass_start < start {
+            self.earlier_starts.push_back(self.pass_start);
+            if self.earlier_starts.len() > BEFORE_JUMPS {
+                self.earlier_starts.pop_front();
+            }
+        }
+        self.pass_start = start;
         let own = ex.iter().find(|&&(k, _, _)| k + 1 == m).map(|&(_, _, n)| n);
         self.lost.clear();
         FollowStep {
@@ -1557,6 +1594,26 @@ mod tests {
         assert_eq!(got[21], Some(21));
         for (k, n) in got.iter().enumerate().skip(22 + 3) {
             assert_eq!(*n, Some(k - 22 + 8), "note {k}");
+        }
+    }
+
+    #[test]
+    fn the_walk_back_goes_on_through_a_pass_it_explains_whole() {
+        // Notes 0-5 of the scale played in time; a jump (a wrong turn)
+        // began a pass at note 3. A jump whose walk back from note 6
+        // explains that whole pass goes on before it.
+        let s = tune();
+        let mut f = Follower::new(s.clone(), FollowConfig::default()).unwrap();
+        for &(p, t) in &play(&s, 0, 6, 0.0, 0.5) {
+            f.push(p, t, 64).unwrap();
+        }
+        f.earlier_starts.push_back(f.pass_start);
+        f.pass_start = 3;
+        let out = f.extend_back(6, 1.5, 6, &[]);
+        let got: Vec<usize> = out.iter().map(|&(i, _, _)| i).collect();
+        assert_eq!(got, vec![5, 4, 3, 2, 1, 0]);
+        for &(i, h, n) in &out {
+            assert_eq!((h, n), (i, i));
         }
     }
 
