@@ -68,7 +68,10 @@
 //!    merge. The single-note rule then applies to what it takes there.
 //! 4. **A chord is one group.** A chord note the current group cannot take
 //!    but the next can, when the chord entered the current group late (past
-//!    the midpoint to the next group's time) and all its notes matched there
+//!    the midpoint to the next group's time) — or after that group had been
+//!    played already, wrong (an extra note within two semitones of one of
+//!    its unstruck notes, played more than `chord_s` before the chord: the
+//!    chord is no correction of it) — and all its notes matched there
 //!    are free in the next one, moves the chord on (revised): its first
 //!    notes fitted both groups, the rest decide.
 //!
@@ -247,6 +250,10 @@ pub struct Follower {
     last_t: f64,
     /// Where the previous note was played, if it was extra (`played_at`).
     extra_group: Option<usize>,
+    /// The latest extra note that was a wrong pitch (within two semitones
+    /// of an unstruck note of the group it was played at or the next):
+    /// (that note's group, time).
+    wrong_at: Option<(usize, f64)>,
     /// The furthest group past the current one where an extra note was
     /// played since the position last moved.
     extra_reach: Option<usize>,
@@ -374,6 +381,7 @@ impl Follower {
             count: 0,
             last_t: f64::NEG_INFINITY,
             extra_group: None,
+            wrong_at: None,
             extra_reach: None,
         })
     }
@@ -399,6 +407,7 @@ impl Follower {
         self.count = 0;
         self.last_t = f64::NEG_INFINITY;
         self.extra_group = None;
+        self.wrong_at = None;
         self.extra_reach = None;
     }
 
@@ -1130,6 +1139,18 @@ impl Follower {
         } else if let Some(c) = self.current {
             let g = self.played_at(c, prev_extra.unwrap_or(c), t, prev_t);
             self.extra_group = Some(g);
+            let notes = self.score.notes();
+            let groups = self.score.groups();
+            let wrong = (g..groups.len().min(g + 2)).find(|&h| {
+                groups[h].notes.iter().any(|&i| {
+                    !notes[i].grace
+                        && self.note_pass[i] != self.pass
+                        && notes[i].pitch.abs_diff(pitch) <= 2
+                })
+            });
+            if let Some(h) = wrong {
+                self.wrong_at = Some((h, t));
+            }
             let near_miss = self.near_miss(g, pitch);
             if let Some(l) = self.lost.last_mut().filter(|l| l.index == index) {
                 l.near_miss = near_miss;
@@ -1208,7 +1229,12 @@ impl Follower {
         {
             return Vec::new();
         }
-        if !self.later_than_midway(c, first.t) {
+        // The chord came late for `c` — or `c` was played already, wrong,
+        // before it (this is the next group, not a correction).
+        let played_wrong = self
+            .wrong_at
+            .is_some_and(|(g, tw)| g == c && tw < first.t - self.cfg.chord_s);
+        if !played_wrong && !self.later_than_midway(c, first.t) {
             return Vec::new();
         }
         let in_c = |n: usize| self.score.groups()[c].notes.contains(&n);
@@ -1917,6 +1943,49 @@ mod tests {
             .collect();
         assert_eq!(onsets, [0.0, 2.0, 2.0, 2.0, 3.0].map(Some).to_vec());
         assert_eq!(steps[3].position.unwrap().score_q, 2.0);
+    }
+
+    #[test]
+    fn a_chord_after_its_pickup_played_wrong_is_moved_on() {
+        // A chord, a single pickup (67) half a beat later, then a chord
+        // holding 67 again. The pickup is played wrong (68, early); the
+        // chord then comes a little before its time, its 67 first: that
+        // fits the pickup, but the pickup was played (wrong) already.
+        let s = beats(&[
+            (48, 0.0),
+            (52, 0.0),
+            (58, 0.0),
+            (67, 0.5),
+            (48, 1.0),
+            (52, 1.0),
+            (58, 1.0),
+            (67, 1.0),
+            (72, 1.0),
+            (41, 2.0),
+        ]);
+        let idx = |p: u8, q: f64| {
+            s.notes()
+                .iter()
+                .position(|n| n.pitch == p && (n.onset_q - q).abs() < 1e-9)
+                .unwrap()
+        };
+        let perf = [
+            (48, 0.0),
+            (52, 0.005),
+            (58, 0.01),
+            (68, 0.1),
+            (67, 0.33),
+            (52, 0.332),
+            (58, 0.334),
+            (48, 0.336),
+            (72, 0.338),
+            (41, 0.83),
+        ];
+        let got = final_matches(&follow(&s, &perf));
+        assert_eq!(got[3], None);
+        for (k, &(p, _)) in perf.iter().enumerate().take(9).skip(4) {
+            assert_eq!(got[k], Some(idx(p, 1.0)), "note {k}");
+        }
     }
 
     #[test]
