@@ -212,6 +212,9 @@ def online(sd: Any, items: list[Item]) -> tuple[list[str], list[int]]:
         for j, n in s.revised:
             note[j] = n
             pos[j] = float(sd.onset_q[n])
+        for j, q in s.revised_extra:
+            note[j] = -1
+            pos[j] = q
     struck = {n for n in note if n >= 0}
     onsets = np.unique(sd.onset_q)
     labels = ["match" if n >= 0 else "extra" for n in note]

@@ -654,6 +654,11 @@ class FollowStep:
         """Earlier notes re-matched by a jump, or by this note showing that their chord is the
         next onset's: (performed index, score note)."""
     @property
+    def revised_extra(self) -> list[tuple[int, float]]:
+        """Earlier notes of the pass a jump revised that it does not explain, now extra (one
+        matched before in the copy the follower had taken too): (performed index, quarters from
+        the start where it was played in the revised pass)."""
+    @property
     def qpm(self) -> float:
         """Current local tempo, quarters per minute."""
 

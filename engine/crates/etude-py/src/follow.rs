@@ -32,6 +32,7 @@ pub struct FollowStep {
     cost: f64,
     jumped: bool,
     revised: Vec<(usize, usize)>,
+    revised_extra: Vec<(usize, f64)>,
     qpm: f64,
 }
 
@@ -71,6 +72,11 @@ impl From<core::FollowStep> for FollowStep {
             cost: s.cost,
             jumped: s.jumped,
             revised: s.revised,
+            revised_extra: s
+                .revised_extra
+                .into_iter()
+                .map(|(i, p)| (i, p.score_q))
+                .collect(),
             qpm: s.qpm,
         }
     }

@@ -54,7 +54,9 @@
 //!    the current tempo) and the score explains them: they were in the same
 //!    pass as the new position. Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
-//!    until the copies part, is moved to the right copy as a whole. The
+//!    until the copies part, is moved to the right copy as a whole (its
+//!    extra notes too, in `revised_extra`: each where the last note before
+//!    it that the new pass explains was played). The
 //!    walk does not end inside a chord: the notes it took that were struck
 //!    with the one it stops at (within `chord_s`, chained) stay where they
 //!    were. And a single note it took alone, matched in time on the
@@ -195,6 +197,10 @@ pub struct FollowStep {
     /// the chord it belongs to is the next group's: (performed index, score
     /// note).
     pub revised: Vec<(usize, usize)>,
+    /// Earlier extra notes of the pass a jump revised, where they were
+    /// played in it (the position of the last note before each that the
+    /// revised pass explains): (performed index, position).
+    pub revised_extra: Vec<(usize, Position)>,
     /// Current local tempo, quarters per minute.
     pub qpm: f64,
 }
@@ -1125,6 +1131,7 @@ impl Follower {
             cost: f64::NAN,
             jumped: false,
             revised: moved,
+            revised_extra: Vec::new(),
             qpm: self.qpm(),
         };
         if let Some((cost, g, note)) = local {
@@ -1362,6 +1369,7 @@ impl Follower {
         let newest = self.lost[m - 1].index;
         // The new pass begins with the oldest note it explains.
         let start = older.last().map_or(self.lost[k0].index, |&(i, _, _)| i);
+        let revised_extra = self.unexplained_in_pass(start, newest, ex, &older);
         // Passes the walk went back into are merged into the new one.
         while self.earlier_starts.back().is_some_and(|&l| l >= start) {
             self.earlier_starts.pop_back();
@@ -1382,8 +1390,40 @@ impl Follower {
             cost: f64::NAN,
             jumped: true,
             revised,
+            revised_extra,
             qpm: self.qpm(),
         }
+    }
+
+    /// The extra notes from `start` to before `newest`, each placed where
+    /// the last note before it that a jump's new pass explains (`ex`: among
+    /// the lost notes, `older`: before them) was played.
+    fn unexplained_in_pass(
+        &self,
+        start: usize,
+        newest: usize,
+        ex: &[(usize, usize, usize)],
+        older: &[(usize, usize, usize)],
+    ) -> Vec<(usize, Position)> {
+        let mut explained: Vec<(usize, usize)> = ex
+            .iter()
+            .map(|&(k, g, _)| (self.lost[k].index, g))
+            .chain(older.iter().map(|&(i, g, _)| (i, g)))
+            .collect();
+        explained.sort_unstable();
+        let mut out = Vec::new();
+        for r in &self.recent {
+            if r.index < start || r.index >= newest {
+                continue;
+            }
+            let at = explained.partition_point(|&(i, _)| i <= r.index);
+            if r.note.is_none() && at > 0 && explained[at - 1].0 != r.index {
+                out.push((r.index, explained[at - 1].1));
+            }
+        }
+        out.into_iter()
+            .map(|(i, g)| (i, self.position_of(g)))
+            .collect()
     }
 }
 
@@ -1554,6 +1594,38 @@ mod tests {
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
         }
+    }
+
+    #[test]
+    fn extra_notes_of_a_revised_pass_are_placed_in_it() {
+        // A B A C as above; back to the start after the last bar, with an
+        // extra note (90) after the replay's fourth note, while the follower
+        // still takes the first A for the second: once the copies part, the
+        // extra note is placed in the first bar, after its fourth note.
+        let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
+        let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
+        let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
+        let pitches: Vec<u8> = [a, b, a, c].concat();
+        let s = eighths(pitches.iter());
+        let mut perf = play(&s, 0, 28, 0.0, 0.5);
+        let mut again = play(&s, 0, s.len(), 15.0, 0.5);
+        again.insert(4, (90, 15.0 + 3.5 * 0.25));
+        perf.extend(again);
+        let steps = follow(&s, &perf);
+        let extra = 28 + 4;
+        assert_eq!(steps[extra].score_note, None);
+        let placed: Vec<f64> = steps
+            .iter()
+            .flat_map(|st| st.revised_extra.iter())
+            .filter(|&&(i, _)| i == extra)
+            .map(|&(_, p)| p.score_q)
+            .collect();
+        assert_eq!(
+            placed.last().copied(),
+            Some(1.5),
+            "reported at {:?}",
+            steps[extra].position
+        );
     }
 
     #[test]
