@@ -10,7 +10,7 @@ import pytest
 
 from etude_hub.config import HubConfig
 from etude_protocol import NoteOn, Topics, encode, utc_now
-from support.checks import in_process_hub, note_ons_stored, stored_counts
+from support.checks import eventually, in_process_hub, note_ons_stored, stored_counts
 from support.mqtt import publish_all
 from support.servers import MosquittoServer, PostgresServer
 
@@ -56,12 +56,16 @@ async def test_database_outage_loses_nothing(
 
         await asyncio.to_thread(own_postgres.pause)
         await asyncio.to_thread(publish_all, mosquitto.port, notes(51, 150))
-        await asyncio.sleep(1.5)
+
+        async def write_failed() -> bool:
+            health = (await (await client.get("/api/v1/health")).json())["data"]
+            return bool(health["ingest"]["database_errors"] >= 1)
+
+        await eventually(write_failed, 20, "a failed database write")
         reply = await client.get("/api/v1/health")
         assert reply.status == 503
         health = (await reply.json())["data"]
         assert health["database"].startswith("error")
-        assert health["ingest"]["database_errors"] >= 1
 
         await asyncio.to_thread(own_postgres.resume)
         await note_ons_stored(url, 150, "outage")
