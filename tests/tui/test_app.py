@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from etude_hub.app import create_app
 from etude_hub.config import HubConfig
@@ -30,6 +30,7 @@ from etude_tui.client import LiveStream
 from etude_tui.widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
 from etude_tui.widgets.analysis_panel import describe
 from etude_tui.widgets.note_log import note_name
+from support.checks import eventually
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
 
@@ -44,8 +45,13 @@ async def hub_url(tmp_path: object, mosquitto: MosquittoServer) -> AsyncIterator
         base_topic=NS,
         mqtt_client_id="hub-tuitest",
     )
-    async with TestServer(create_app(config)) as server:
-        await asyncio.sleep(0.5)  # MQTT subscription in place
+    async with TestServer(create_app(config)) as server, TestClient(server) as client:
+
+        async def connected() -> bool:  # MQTT subscription in place
+            health = await (await client.get("/api/v1/health")).json()
+            return bool(health["data"]["mqtt"] == "connected")
+
+        await eventually(connected, 20, "the hub's MQTT connection")
         yield str(server.make_url("/"))
 
 

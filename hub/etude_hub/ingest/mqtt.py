@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from etude_protocol import QOS, Availability, Topics, encode
 
@@ -58,6 +60,7 @@ class HubMqtt:
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.max_inflight_messages_set(1000)
         client.on_connect = self._on_connect
+        client.on_subscribe = self._on_subscribe
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
@@ -96,6 +99,19 @@ class HubMqtt:
         client.subscribe(subs)
         client.publish(self.topics.hub_state(), encode(Availability(state="online")), QOS, True)
         log.info("MQTT connected to %s:%s", self._host, self._port)
+
+    def _on_subscribe(
+        self,
+        _c: paho.Client,
+        _u: object,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _p: Properties | None,
+    ) -> None:
+        # Connected means subscribed: what is published from now on reaches the hub.
+        if any(r.is_failure for r in reasons):
+            log.error("MQTT subscription refused: %s", reasons)
+            return
         self._call(self.connected.set)
 
     def _on_disconnect(
