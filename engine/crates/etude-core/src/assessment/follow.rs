@@ -64,7 +64,10 @@
 //!    were. And a single note it took alone, matched in time on the
 //!    current track (cost at most `TAIL_COST`) and not struck with the new
 //!    pass's first notes, stays too: it is where the player stopped, not
-//!    the restart's first note (that comes after the stop). A walk that
+//!    the restart's first note (that comes after the stop). So does such a
+//!    note taken last of several when one taken after it was not in time on
+//!    the current track (the restart's first notes, matched there at a
+//!    cost: the stop note is the last one played in time). A walk that
 //!    explains the current pass back to its first note goes on into the
 //!    pass before (the last `BEFORE_JUMPS` pass starts are kept): the jump
 //!    that began it was a wrong turn — e.g. a replay followed in a later
@@ -936,14 +939,19 @@ impl Follower {
         // (both read it; the current track has it in its flow). A whole
         // chord, or a note the new pass's first chord goes on from, is
         // still taken: a restart's first chord often fits the next group.
+        // So is the oldest note taken, alone and in time, when a note the
+        // walk took after it was not in time on the current track (the
+        // restart's first notes, matched there at a cost).
         let seg = seg.min(out.len());
-        let in_time = taken[seg..].iter().all(|&(_, cost)| cost <= TAIL_COST);
-        let next_t = if seg == 0 { t0 } else { taken[seg - 1].0 };
-        let apart = taken
-            .last()
-            .is_some_and(|&(t, _)| next_t - t > self.cfg.chord_s);
-        if in_time && apart && out.len() == seg + 1 {
-            out.truncate(seg);
+        let n = out.len();
+        if n > seg {
+            let (t, cost) = taken[n - 1];
+            let next_t = if n >= 2 { taken[n - 2].0 } else { t0 };
+            let apart = next_t - t > self.cfg.chord_s;
+            let after_in_time = taken[seg..n - 1].iter().all(|&(_, c)| c <= TAIL_COST);
+            if cost <= TAIL_COST && apart && (n == seg + 1 || !after_in_time) {
+                out.truncate(n - 1);
+            }
         }
         out
     }
@@ -1715,6 +1723,30 @@ mod tests {
         assert_eq!(got[21], Some(21));
         for (k, n) in got.iter().enumerate().skip(22 + 3) {
             assert_eq!(*n, Some(k - 22 + 8), "note {k}");
+        }
+    }
+
+    #[test]
+    fn the_stop_note_stays_when_the_restart_began_on_the_track() {
+        // G A (67 65) twice; the player stops on the second G, in time, and
+        // goes back to the first A at once: that A fits the second A
+        // (early, at a cost between `TAIL_COST` and `lost_cost`), so the
+        // walk back takes it and then the G. The G is still the stop note.
+        let s = eighths(
+            [
+                60u8, 62, 64, 67, 65, 69, 71, 72, 74, 76, 77, 67, 65, 79, 81, 83, 84, 86,
+            ]
+            .iter(),
+        );
+        let mut perf = play(&s, 0, 12, 0.0, 0.5);
+        perf.extend(play(&s, 4, s.len(), 2.9, 0.5));
+        let steps = follow(&s, &perf);
+        assert!(steps[12].cost > TAIL_COST && steps[12].cost <= 0.9);
+        assert!(steps.iter().any(|st| st.jumped));
+        let got = final_matches(&steps);
+        assert_eq!(got[11], Some(11));
+        for (k, n) in got.iter().enumerate().skip(12) {
+            assert_eq!(*n, Some(k - 12 + 4), "note {k}");
         }
     }
 
