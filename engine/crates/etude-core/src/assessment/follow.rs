@@ -25,7 +25,9 @@
 //!    step so far after its latest (and over `ROLL_MIN`) is no late note of
 //!    it — a chord with a note left out or played wrong is not still being
 //!    rolled (the note is a later group's, or an extra note on a later
-//!    beat). Before anything is recognised, an extra note is placed at the
+//!    beat). An extra note struck with the chord's notes (within `chord_s`,
+//!    chained) counts as one of its notes for both: a chord note played
+//!    wrong is struck with the chord all the same. Before anything is recognised, an extra note is placed at the
 //!    start of the score (where the follower looks first).
 //! 2. **Restart candidates.** Notes that were extra or only matched at a
 //!    cost above `lost_cost` (a skip) are *doubtful*; the recent notes from
@@ -62,7 +64,10 @@
 //!    were. And a single note it took alone, matched in time on the
 //!    current track (cost at most `TAIL_COST`) and not struck with the new
 //!    pass's first notes, stays too: it is where the player stopped, not
-//!    the restart's first note (that comes after the stop). A walk that
+//!    the restart's first note (that comes after the stop). So does such a
+//!    note taken last of several when one taken after it was not in time on
+//!    the current track (the restart's first notes, matched there at a
+//!    cost: the stop note is the last one played in time). A walk that
 //!    explains the current pass back to its first note goes on into the
 //!    pass before (the last `BEFORE_JUMPS` pass starts are kept): the jump
 //!    that began it was a wrong turn — e.g. a replay followed in a later
@@ -598,23 +603,49 @@ impl Follower {
         if gap > limit {
             return false;
         }
-        // The recent notes are in playing order: the slowest step between
-        // consecutive notes of the chord.
-        let group = &self.score.groups()[c];
-        let (mut prev, mut pace, mut struck) = (f64::NAN, 0.0_f64, 0);
-        for r in self.recent.iter().filter(|r| r.index >= self.pass_start) {
-            if r.note.is_some_and(|n| group.notes.contains(&n)) {
-                if struck > 0 {
-                    pace = pace.max(r.t - prev);
-                }
-                prev = r.t;
-                struck += 1;
-            }
-        }
-        if struck < 2 {
+        // The slowest step between consecutive notes of the chord.
+        let times = self.chord_times(c);
+        if times.len() < 2 {
             return true;
         }
+        let pace = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         gap <= (ROLL_PACE * pace).max(ROLL_MIN)
+    }
+
+    /// When the notes of group `c`'s chord were struck in this pass, in
+    /// playing order: its matched notes, and the extra notes struck with
+    /// them (within `chord_s` of one, chained) — a chord note played wrong
+    /// is struck with the chord all the same.
+    fn chord_times(&self, c: usize) -> Vec<f64> {
+        let group = &self.score.groups()[c];
+        let mut times: Vec<f64> = Vec::new();
+        // Extra notes just before the chord's first note (chained).
+        let mut extras: Vec<f64> = Vec::new();
+        for r in self.recent.iter().filter(|r| r.index >= self.pass_start) {
+            match r.note {
+                Some(n) if group.notes.contains(&n) => {
+                    if times.is_empty() {
+                        let mut lead: Vec<f64> = Vec::new();
+                        let mut next = r.t;
+                        for &e in extras.iter().rev() {
+                            if next - e > self.cfg.chord_s {
+                                break;
+                            }
+                            lead.push(e);
+                            next = e;
+                        }
+                        times.extend(lead.iter().rev());
+                    }
+                    times.push(r.t);
+                }
+                None if times.last().is_some_and(|&l| r.t - l <= self.cfg.chord_s) => {
+                    times.push(r.t);
+                }
+                None if times.is_empty() => extras.push(r.t),
+                _ => {}
+            }
+        }
+        times
     }
 
     /// Only grace notes of group `g` have been struck in this pass.
@@ -650,13 +681,8 @@ impl Follower {
         // `chord_s`) is not being rolled: its missing notes were left out or
         // played wrong, and in slow music (a quarter of seconds) the next
         // group is due long before a roll's time limit.
-        let notes = self.score.notes();
-        let struck = groups[c]
-            .notes
-            .iter()
-            .filter(|&&i| !notes[i].grace && self.note_pass[i] == self.pass)
-            .count();
-        let block = struck > 1 && self.group_last[c] - self.group_time[c] <= self.cfg.chord_s;
+        let times = self.chord_times(c);
+        let block = times.len() > 1 && times[times.len() - 1] - times[0] <= self.cfg.chord_s;
         let rolling = prev == c
             && !block
             && self.roll_goes_on(c, t - self.group_last[c], ROLL_GAP_S.max(self.spq))
@@ -913,14 +939,19 @@ impl Follower {
         // (both read it; the current track has it in its flow). A whole
         // chord, or a note the new pass's first chord goes on from, is
         // still taken: a restart's first chord often fits the next group.
+        // So is the oldest note taken, alone and in time, when a note the
+        // walk took after it was not in time on the current track (the
+        // restart's first notes, matched there at a cost).
         let seg = seg.min(out.len());
-        let in_time = taken[seg..].iter().all(|&(_, cost)| cost <= TAIL_COST);
-        let next_t = if seg == 0 { t0 } else { taken[seg - 1].0 };
-        let apart = taken
-            .last()
-            .is_some_and(|&(t, _)| next_t - t > self.cfg.chord_s);
-        if in_time && apart && out.len() == seg + 1 {
-            out.truncate(seg);
+        let n = out.len();
+        if n > seg {
+            let (t, cost) = taken[n - 1];
+            let next_t = if n >= 2 { taken[n - 2].0 } else { t0 };
+            let apart = next_t - t > self.cfg.chord_s;
+            let after_in_time = taken[seg..n - 1].iter().all(|&(_, c)| c <= TAIL_COST);
+            if cost <= TAIL_COST && apart && (n == seg + 1 || !after_in_time) {
+                out.truncate(n - 1);
+            }
         }
         out
     }
@@ -1696,6 +1727,30 @@ mod tests {
     }
 
     #[test]
+    fn the_stop_note_stays_when_the_restart_began_on_the_track() {
+        // G A (67 65) twice; the player stops on the second G, in time, and
+        // goes back to the first A at once: that A fits the second A
+        // (early, at a cost between `TAIL_COST` and `lost_cost`), so the
+        // walk back takes it and then the G. The G is still the stop note.
+        let s = eighths(
+            [
+                60u8, 62, 64, 67, 65, 69, 71, 72, 74, 76, 77, 67, 65, 79, 81, 83, 84, 86,
+            ]
+            .iter(),
+        );
+        let mut perf = play(&s, 0, 12, 0.0, 0.5);
+        perf.extend(play(&s, 4, s.len(), 2.9, 0.5));
+        let steps = follow(&s, &perf);
+        assert!(steps[12].cost > TAIL_COST && steps[12].cost <= 0.9);
+        assert!(steps.iter().any(|st| st.jumped));
+        let got = final_matches(&steps);
+        assert_eq!(got[11], Some(11));
+        for (k, n) in got.iter().enumerate().skip(12) {
+            assert_eq!(*n, Some(k - 12 + 4), "note {k}");
+        }
+    }
+
+    #[test]
     fn the_walk_back_goes_on_through_a_pass_it_explains_whole() {
         // Notes 0-5 of the scale played in time; a jump (a wrong turn)
         // began a pass at note 3. A jump whose walk back from note 6
@@ -2148,6 +2203,31 @@ mod tests {
         assert_eq!(steps[4].score_note, None);
         assert_eq!(steps[4].position.unwrap().group, 1);
         assert_eq!(steps[5].position.unwrap().group, 2);
+    }
+
+    #[test]
+    fn a_chord_struck_with_a_wrong_note_is_not_rolled_on() {
+        // Slow sixteenths (two seconds a quarter): C, then [C3 E], F, C3.
+        let mut notes: Vec<ScoreNote> =
+            [(60u8, 0.0), (48, 0.25), (64, 0.25), (65, 0.5), (48, 0.75)]
+                .iter()
+                .map(|&(p, q)| ScoreNote::simple(p, q, 0.25))
+                .collect();
+        for n in &mut notes {
+            n.onset_s = n.onset_q * 2.0;
+            n.duration_s = n.duration_q * 2.0;
+        }
+        let s = Score::new(notes).unwrap();
+        // The chord struck as a block with its C3 wrong (46): it is not
+        // being rolled, so the wrong F on its beat is placed there, and the
+        // C3 on the last beat is that one, not the chord's, late.
+        // (The wrong note first or second.)
+        for (a, b) in [((64, 0.5), (46, 0.505)), ((46, 0.5), (64, 0.505))] {
+            let steps = follow(&s, &[(60, 0.0), a, b, (66, 1.0), (48, 1.5)]);
+            assert_eq!(steps[3].score_note, None);
+            assert_eq!(steps[3].position.unwrap().group, 2);
+            assert_eq!(steps[4].score_note, Some(4));
+        }
     }
 
     #[test]
