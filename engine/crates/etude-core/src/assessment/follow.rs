@@ -1557,13 +1557,19 @@ mod tests {
         );
     }
 
+    /// The tune's first `stop` notes a quarter (0.5 s) apart, then from
+    /// bar 2 (note 8) to the end from `again` seconds.
+    fn tune_restarted(stop: usize, again: f64) -> Vec<FollowStep> {
+        let s = tune();
+        let mut perf = play(&s, 0, stop, 0.0, 0.5);
+        perf.extend(play(&s, 8, s.len(), again, 0.5));
+        follow(&s, &perf)
+    }
+
     #[test]
     fn restart_from_earlier_bar_is_followed() {
-        let s = tune();
         // Bars 1–3, then back to the start of bar 2, then to the end.
-        let mut perf = play(&s, 0, 24, 0.0, 0.5);
-        perf.extend(play(&s, 8, s.len(), 12.5, 0.5));
-        let steps = follow(&s, &perf);
+        let steps = tune_restarted(24, 12.5);
         let after: Vec<Option<usize>> = steps[24..].iter().map(|s| s.score_note).collect();
         // At most two notes lost before the jump, and they are revised.
         let jump = steps.iter().position(|s| s.jumped).unwrap();
@@ -1606,14 +1612,19 @@ mod tests {
         out
     }
 
-    #[test]
-    fn restart_into_a_literal_repeat_is_revised_when_the_copies_part() {
-        // A B A C, one bar each: the two A bars are note for note the same.
+    /// A B A C in eighths, one bar each: the two A bars are note for
+    /// note the same.
+    fn a_b_a_c() -> Score {
         let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
         let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
         let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
         let pitches: Vec<u8> = [a, b, a, c].concat();
-        let s = eighths(pitches.iter());
+        eighths(pitches.iter())
+    }
+
+    #[test]
+    fn restart_into_a_literal_repeat_is_revised_when_the_copies_part() {
+        let s = a_b_a_c();
         // Into the last bar, then back to the very start: the first A
         // looks like the second (the nearer) until B comes.
         let mut perf = play(&s, 0, 28, 0.0, 0.5);
@@ -1633,11 +1644,7 @@ mod tests {
         // extra note (90) after the replay's fourth note, while the follower
         // still takes the first A for the second: once the copies part, the
         // extra note is placed in the first bar, after its fourth note.
-        let a = [60u8, 62, 64, 65, 67, 65, 64, 62];
-        let b = [72u8, 74, 76, 77, 79, 77, 76, 74];
-        let c = [48u8, 50, 52, 53, 55, 53, 52, 50];
-        let pitches: Vec<u8> = [a, b, a, c].concat();
-        let s = eighths(pitches.iter());
+        let s = a_b_a_c();
         let mut perf = play(&s, 0, 28, 0.0, 0.5);
         let mut again = play(&s, 0, s.len(), 15.0, 0.5);
         again.insert(4, (90, 15.0 + 3.5 * 0.25));
@@ -1710,20 +1717,23 @@ mod tests {
         assert_eq!(got[perf.len() - 1], Some(idx(72, 11.0)));
     }
 
+    /// From performed note `from` on, the replay that began at performed
+    /// note `first` is matched note for note from score note `back`.
+    fn assert_replay(got: &[Option<usize>], from: usize, first: usize, back: usize) {
+        for (k, n) in got.iter().enumerate().skip(from) {
+            assert_eq!(*n, Some(k - first + back), "note {k}");
+        }
+    }
+
     #[test]
     fn the_note_played_in_time_before_a_restart_is_where_the_player_stopped() {
-        let s = tune();
         // Up to note 21 (72), in time, then straight back to bar 2 (74 ...)
         // one note later: the group before bar 2 also holds 72.
-        let mut perf = play(&s, 0, 22, 0.0, 0.5);
-        perf.extend(play(&s, 8, s.len(), 5.5, 0.5));
-        let steps = follow(&s, &perf);
+        let steps = tune_restarted(22, 5.5);
         assert!(steps.iter().any(|st| st.jumped));
         let got = final_matches(&steps);
         assert_eq!(got[21], Some(21));
-        for (k, n) in got.iter().enumerate().skip(22 + 3) {
-            assert_eq!(*n, Some(k - 22 + 8), "note {k}");
-        }
+        assert_replay(&got, 22 + 3, 22, 8);
     }
 
     #[test]
@@ -1745,9 +1755,7 @@ mod tests {
         assert!(steps.iter().any(|st| st.jumped));
         let got = final_matches(&steps);
         assert_eq!(got[11], Some(11));
-        for (k, n) in got.iter().enumerate().skip(12) {
-            assert_eq!(*n, Some(k - 12 + 4), "note {k}");
-        }
+        assert_replay(&got, 12, 12, 4);
     }
 
     #[test]
@@ -1812,17 +1820,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_spread_chord_with_a_note_left_out_is_not_rolled_on() {
-        // g0 = [48, 60, 64] struck 48, 60 a tenth apart, 64 left out.
-        let s = beats(&[
+    /// g0 = [48, 60, 64], then 65, 64, 67 a beat each.
+    fn spread_chord_then_beats() -> Score {
+        beats(&[
             (48, 0.0),
             (60, 0.0),
             (64, 0.0),
             (65, 1.0),
             (64, 2.0),
             (67, 3.0),
-        ]);
+        ])
+    }
+
+    #[test]
+    fn a_spread_chord_with_a_note_left_out_is_not_rolled_on() {
+        // g0 = [48, 60, 64] struck 48, 60 a tenth apart, 64 left out.
+        let s = spread_chord_then_beats();
         // Then 64 when g2 is due (g1 left out too): g2's, not g0's late.
         let steps = follow(&s, &[(48, 0.0), (60, 0.1), (64, 1.0), (67, 1.5)]);
         assert_eq!(steps[2].score_note, Some(4));
@@ -1830,14 +1843,7 @@ mod tests {
 
     #[test]
     fn a_wrong_note_after_a_spread_chord_is_played_on_the_next_beat() {
-        let s = beats(&[
-            (48, 0.0),
-            (60, 0.0),
-            (64, 0.0),
-            (65, 1.0),
-            (64, 2.0),
-            (67, 3.0),
-        ]);
+        let s = spread_chord_then_beats();
         // g0 struck 48, 60 a tenth apart, 64 left out; a wrong note a beat
         // on is played on that beat, not in the chord still being rolled.
         let steps = follow(&s, &[(48, 0.0), (60, 0.1), (66, 0.6), (64, 1.0)]);
