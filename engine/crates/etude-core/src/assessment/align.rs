@@ -814,12 +814,16 @@ fn anchors_from_path(
             if has_main_note(score, g, p.pitch) {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             } else {
-                let end = &mut grace_ends[g - seg.g0];
-                *end = Some(end.map_or(p.onset_s, |t: f64| t.max(p.onset_s)));
+                keep_latest(&mut grace_ends[g - seg.g0], p.onset_s);
             }
         }
     }
     collect_anchors(score, seg, &per_group, grace_ends)
+}
+
+/// `latest` becomes the later of itself and `t`.
+fn keep_latest(latest: &mut Option<f64>, t: f64) {
+    *latest = Some(latest.map_or(t, |l| l.max(t)));
 }
 
 /// Time anchors of a segment: the median onset of each onset group with
@@ -986,8 +990,7 @@ fn anchors_from_matches(
             let g = score.group_of(i);
             let p = &perf[order[seg.j0 + k]];
             if score.notes()[i].grace {
-                let end = &mut grace_ends[g - seg.g0];
-                *end = Some(end.map_or(p.onset_s, |t: f64| t.max(p.onset_s)));
+                keep_latest(&mut grace_ends[g - seg.g0], p.onset_s);
             } else {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }

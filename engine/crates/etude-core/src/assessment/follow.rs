@@ -27,8 +27,9 @@
 //!    rolled (the note is a later group's, or an extra note on a later
 //!    beat). An extra note struck with the chord's notes (within `chord_s`,
 //!    chained) counts as one of its notes for both: a chord note played
-//!    wrong is struck with the chord all the same. Before anything is recognised, an extra note is placed at the
-//!    start of the score (where the follower looks first).
+//!    wrong is struck with the chord all the same. Before anything is
+//!    recognised, an extra note is placed at the start of the score (where
+//!    the follower looks first).
 //! 2. **Restart candidates.** Notes that were extra or only matched at a
 //!    cost above `lost_cost` (a skip) are *doubtful*; the recent notes from
 //!    the first doubtful one on (at most `max_lost`) are kept. On a doubtful
@@ -589,22 +590,22 @@ impl Follower {
                 return 0.0;
             }
         }
-        if self.roll_goes_on(c, gap, limit) {
+        if self.roll_goes_on(&self.chord_times(c), gap, limit) {
             cost.min(ROLL_COST * self.cfg.lost_cost)
         } else {
             cost
         }
     }
 
-    /// A chord of group `c` still being rolled `gap` seconds after its
-    /// latest note: within `limit`, and — once two of its notes have been
-    /// struck — at most `ROLL_PACE` times its slowest step so far.
-    fn roll_goes_on(&self, c: usize, gap: f64, limit: f64) -> bool {
+    /// A chord struck at `times` (see [`Self::chord_times`]) still being
+    /// rolled `gap` seconds after its latest note: within `limit`, and —
+    /// once two of its notes have been struck — at most `ROLL_PACE` times
+    /// its slowest step so far.
+    fn roll_goes_on(&self, times: &[f64], gap: f64, limit: f64) -> bool {
         if gap > limit {
             return false;
         }
         // The slowest step between consecutive notes of the chord.
-        let times = self.chord_times(c);
         if times.len() < 2 {
             return true;
         }
@@ -685,7 +686,7 @@ impl Follower {
         let block = times.len() > 1 && times[times.len() - 1] - times[0] <= self.cfg.chord_s;
         let rolling = prev == c
             && !block
-            && self.roll_goes_on(c, t - self.group_last[c], ROLL_GAP_S.max(self.spq))
+            && self.roll_goes_on(&times, t - self.group_last[c], ROLL_GAP_S.max(self.spq))
             && groups[c]
                 .notes
                 .iter()
@@ -697,12 +698,12 @@ impl Follower {
         }
     }
 
-    /// An unstruck note of group `g` or the next within two semitones of
-    /// `pitch` (a wrong pitch played there).
-    fn near_miss(&self, g: usize, pitch: u8) -> bool {
+    /// Group `g` or the next, whichever first has an unstruck note within
+    /// two semitones of `pitch` (a wrong pitch played there).
+    fn near_miss(&self, g: usize, pitch: u8) -> Option<usize> {
         let groups = self.score.groups();
         let notes = self.score.notes();
-        (g..groups.len().min(g + 2)).any(|h| {
+        (g..groups.len().min(g + 2)).find(|&h| {
             groups[h].notes.iter().any(|&i| {
                 !notes[i].grace
                     && self.note_pass[i] != self.pass
@@ -1177,21 +1178,12 @@ impl Follower {
         } else if let Some(c) = self.current {
             let g = self.played_at(c, prev_extra.unwrap_or(c), t, prev_t);
             self.extra_group = Some(g);
-            let notes = self.score.notes();
-            let groups = self.score.groups();
-            let wrong = (g..groups.len().min(g + 2)).find(|&h| {
-                groups[h].notes.iter().any(|&i| {
-                    !notes[i].grace
-                        && self.note_pass[i] != self.pass
-                        && notes[i].pitch.abs_diff(pitch) <= 2
-                })
-            });
+            let wrong = self.near_miss(g, pitch);
             if let Some(h) = wrong {
                 self.wrong_at = Some((h, t));
             }
-            let near_miss = self.near_miss(g, pitch);
             if let Some(l) = self.lost.last_mut().filter(|l| l.index == index) {
-                l.near_miss = near_miss;
+                l.near_miss = wrong.is_some();
             }
             if g > c {
                 self.extra_reach = Some(self.extra_reach.map_or(g, |r| r.max(g)));
@@ -1442,18 +1434,15 @@ impl Follower {
             .chain(older.iter().map(|&(i, g, _)| (i, g)))
             .collect();
         explained.sort_unstable();
-        let mut out = Vec::new();
-        for r in &self.recent {
-            if r.index < start || r.index >= newest {
-                continue;
-            }
-            let at = explained.partition_point(|&(i, _)| i <= r.index);
-            if r.note.is_none() && at > 0 && explained[at - 1].0 != r.index {
-                out.push((r.index, explained[at - 1].1));
-            }
-        }
-        out.into_iter()
-            .map(|(i, g)| (i, self.position_of(g)))
+        self.recent
+            .iter()
+            .filter(|r| r.note.is_none() && (start..newest).contains(&r.index))
+            .filter_map(|r| {
+                // The last explained note up to it: one before it.
+                let at = explained.partition_point(|&(i, _)| i <= r.index);
+                let &(i, g) = explained.get(at.checked_sub(1)?)?;
+                (i != r.index).then(|| (r.index, self.position_of(g)))
+            })
             .collect()
     }
 }
