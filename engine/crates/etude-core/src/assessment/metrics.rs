@@ -318,30 +318,31 @@ pub fn metrics(score: &Score, a: &Assessment, perf: &[PerfNote]) -> Metrics {
     };
     let overall_score =
         100.0 * (0.6 * all.pitch_accuracy + 0.3 * rhythm_accuracy + 0.1 * dynamics_credit);
-    let mut spreads: Vec<f64> = a
-        .tempo
-        .iter()
-        .filter(|t| t.spread_s > 0.0)
-        .map(|t| t.spread_s)
-        .collect();
-    let chord_spread_s = if spreads.is_empty() {
-        None
-    } else {
-        Some(median(&mut spreads))
+    let chord_spread_s = median_of(a.tempo.iter().map(|t| t.spread_s).filter(|&s| s > 0.0));
+    // (hand, spread) of each hand's chords, all and bar by bar.
+    let mut chords: Vec<(usize, f64)> = Vec::new();
+    let mut by_bar: Vec<Vec<(usize, f64)>> = vec![Vec::new(); bars.len()];
+    for (bar, hand, spread) in hand_chords(&mut struck) {
+        chords.push((hand, spread));
+        by_bar[bar].push((hand, spread));
+    }
+    let spread_of = |chords: &[(usize, f64)], hand: Option<usize>| {
+        median_of(
+            chords
+                .iter()
+                .filter(|c| hand.map_or(true, |h| c.0 == h))
+                .map(|c| c.1),
+        )
     };
-    let chords = hand_chords(&mut struck);
-    let spread_where = |keep: &dyn Fn(usize, usize) -> bool| {
-        median_of(chords.iter().filter(|c| keep(c.0, c.1)).map(|c| c.2))
-    };
-    let hand_chord_spread_s = spread_where(&|_, _| true);
+    let hand_chord_spread_s = spread_of(&chords, None);
     all.chord_spread_s = hand_chord_spread_s;
     for (h, figures) in hands.iter_mut().enumerate() {
-        figures.chord_spread_s = spread_where(&|_, hh| hh == h);
+        figures.chord_spread_s = spread_of(&chords, Some(h));
     }
-    for (bi, b) in bars.iter_mut().enumerate() {
-        b.all.chord_spread_s = spread_where(&|bb, _| bb == bi);
-        b.right.chord_spread_s = spread_where(&|bb, hh| bb == bi && hh == 0);
-        b.left.chord_spread_s = spread_where(&|bb, hh| bb == bi && hh == 1);
+    for (b, chords) in bars.iter_mut().zip(&by_bar) {
+        b.all.chord_spread_s = spread_of(chords, None);
+        b.right.chord_spread_s = spread_of(chords, Some(0));
+        b.left.chord_spread_s = spread_of(chords, Some(1));
     }
     let [right, left] = hands;
     let hand_balance = match (right.mean_velocity, left.mean_velocity) {
