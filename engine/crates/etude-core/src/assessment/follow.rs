@@ -83,6 +83,16 @@
 //!    are free in the next one, moves the chord on (revised): its first
 //!    notes fitted both groups, the rest decide.
 //!
+//! 5. **Settling.** A note's match is settled `SETTLE_LAG` notes after it
+//!    was played, when the notes around it show when its group and its
+//!    neighbours were played (the group's other notes when it has two or
+//!    more, else where its played neighbours put it): a match moves to a
+//!    free note of its pitch up to two groups away played clearly nearer
+//!    its time, an extra note takes a free note of its pitch in a group
+//!    played within `SETTLE_NEAR_S` of it (revised). A slip — the note's
+//!    own, or a chord-mate's that made its group look early or late — no
+//!    longer decides where it goes.
+//!
 //! Work per note is bounded: `window + 3` groups locally, and at most
 //! `max_candidates × max_lost` group look-ups when lost (plus `RECENT` = 48
 //! notes walked back on a jump).
@@ -313,6 +323,14 @@ const PULL_BACK: usize = 2;
 /// a single note: missed precision +0.001 more at rate 0.05, restarted
 /// precision and recall −0.004 at rates 0.02 and 0.05, seed 5.)
 const TAIL_COST: f64 = 0.45;
+/// Notes played after a note before it is settled (see `Follower::settle`).
+const SETTLE_LAG: usize = 7;
+/// A settled match moves to a group played at least this much nearer it.
+const SETTLE_MARGIN_S: f64 = 0.05;
+/// A settled extra note is matched in a group played this near it.
+const SETTLE_NEAR_S: f64 = 0.1;
+/// Groups each side searched for played neighbours of a group.
+const SETTLE_REACH: usize = 3;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -1096,6 +1114,20 @@ impl Follower {
         onset_s: f64,
         velocity: u8,
     ) -> Result<FollowStep, AssessmentError> {
+        let mut step = self.follow_note(pitch, onset_s, velocity)?;
+        if let Some((i, note)) = self.settle() {
+            step.revised.retain(|&(j, _)| j != i);
+            step.revised.push((i, note));
+        }
+        Ok(step)
+    }
+
+    fn follow_note(
+        &mut self,
+        pitch: u8,
+        onset_s: f64,
+        velocity: u8,
+    ) -> Result<FollowStep, AssessmentError> {
         let index = self.count;
         let bad = |field, value| AssessmentError::BadPerfNote {
             index,
@@ -1205,6 +1237,125 @@ impl Follower {
         }
         self.remember(index, pitch, t, step.score_note, step.cost);
         Ok(step)
+    }
+
+    /// The time group `h` was played at in this pass, by its notes other
+    /// than performed note `skip`: their median onset (grace notes left
+    /// out), and how many there are.
+    fn own_time(&self, h: usize, skip: usize) -> Option<(f64, usize)> {
+        let notes = self.score.notes();
+        let group = &self.score.groups()[h];
+        let mut times: Vec<f64> = self
+            .recent
+            .iter()
+            .filter(|r| r.index >= self.pass_start && r.index != skip)
+            .filter(|r| {
+                r.note
+                    .is_some_and(|n| !notes[n].grace && group.notes.contains(&n))
+            })
+            .map(|r| r.t)
+            .collect();
+        if times.is_empty() {
+            return None;
+        }
+        times.sort_by(f64::total_cmp);
+        let n = times.len();
+        Some((0.5 * (times[(n - 1) / 2] + times[n / 2]), n))
+    }
+
+    /// Where group `h` falls between the nearest groups around it played
+    /// in this pass (within `SETTLE_REACH` each side), by score position.
+    fn between_time(&self, h: usize, skip: usize) -> Option<f64> {
+        let groups = self.score.groups();
+        let before = (h.saturating_sub(SETTLE_REACH)..h)
+            .rev()
+            .find_map(|g| self.own_time(g, skip).map(|(t, _)| (g, t)))?;
+        let after = (h + 1..groups.len().min(h + 1 + SETTLE_REACH))
+            .find_map(|g| self.own_time(g, skip).map(|(t, _)| (g, t)))?;
+        let (q0, q1) = (groups[before.0].q, groups[after.0].q);
+        (after.1 > before.1)
+            .then(|| before.1 + (after.1 - before.1) * (groups[h].q - q0) / (q1 - q0))
+    }
+
+    /// How far a note struck at `t` is from group `h`'s time as played:
+    /// by its other notes when there are two or more (one may be a slip),
+    /// otherwise where its neighbours put it, or by its one other note.
+    fn off_group(&self, h: usize, t: f64, skip: usize) -> Option<f64> {
+        let own = self.own_time(h, skip);
+        let time = match own {
+            Some((x, n)) if n >= 2 => x,
+            _ => self.between_time(h, skip).or(own.map(|(x, _)| x))?,
+        };
+        Some((t - time).abs())
+    }
+
+    /// Settles the note played `SETTLE_LAG` notes ago, now that the notes
+    /// around it show when its group and its neighbours were played: a
+    /// match is moved to a free note of the same pitch in a group at most
+    /// two away that was played clearly nearer its time (by `SETTLE_MARGIN_S`),
+    /// an extra note is matched to a free note of its pitch in a group played
+    /// within `SETTLE_NEAR_S` of it. A timing slip of the player's, or of a
+    /// chord's other notes, can put a note in the wrong group when it is
+    /// played; the notes after it correct that. Returns the revision.
+    fn settle(&mut self) -> Option<(usize, usize)> {
+        let at = self.recent.len().checked_sub(SETTLE_LAG + 1)?;
+        let r = self.recent[at];
+        let current = self.current?;
+        if r.index < self.pass_start {
+            return None;
+        }
+        let notes = self.score.notes();
+        let (lo, hi, now) = match r.note {
+            Some(n) if notes[n].grace => return None,
+            Some(n) => {
+                let g = self.score.group_of(n);
+                let now = self.off_group(g, r.t, r.index)?;
+                (g.saturating_sub(2), (g + 2).min(current), Some((g, now)))
+            }
+            None => {
+                // Around the group of the last note matched before it.
+                let g = self.recent.iter().take(at).rev().find_map(|x| x.note)?;
+                let g = self.score.group_of(g);
+                (g.saturating_sub(1), (g + 3).min(current), None)
+            }
+        };
+        let mut best: Option<(f64, usize, usize)> = None;
+        for h in lo..=hi {
+            if now.is_some_and(|(g, _)| g == h) {
+                continue;
+            }
+            let Some(i) = self.free_note(h, r.pitch).filter(|&i| !notes[i].grace) else {
+                continue;
+            };
+            let Some(d) = self.off_group(h, r.t, r.index) else {
+                continue;
+            };
+            if best.map_or(true, |(bd, _, _)| d < bd) {
+                best = Some((d, h, i));
+            }
+        }
+        let (d, h, i) = best?;
+        match now {
+            Some((_, now_d)) if d + SETTLE_MARGIN_S >= now_d => return None,
+            None if d > SETTLE_NEAR_S => return None,
+            _ => {}
+        }
+        if let Some(n) = r.note {
+            let g = self.score.group_of(n);
+            let pitch = notes[n].pitch;
+            for &j in &self.score.groups()[g].notes {
+                if notes[j].pitch == pitch && !notes[j].grace && self.note_pass[j] == self.pass {
+                    self.note_pass[j] = 0;
+                }
+            }
+        }
+        for &j in &self.score.groups()[h].notes {
+            if notes[j].pitch == r.pitch && !notes[j].grace {
+                self.note_pass[j] = self.pass;
+            }
+        }
+        self.recent[at].note = Some(i);
+        Some((r.index, i))
     }
 
     /// Group `c`, first struck at `t`, came nearer the next group's time
@@ -1599,6 +1750,46 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Three-note chords a beat apart, no pitch shared by neighbours.
+    fn chords_on_beats(n: usize) -> Score {
+        let mut notes = Vec::new();
+        for g in 0..n {
+            let base = 2 * g as u8;
+            for p in [40 + base, 55 + base, 70 + base] {
+                notes.push((p, g as f64));
+            }
+        }
+        beats(&notes)
+    }
+
+    #[test]
+    fn a_chord_note_struck_ahead_of_its_chord_is_settled_into_it() {
+        // Chords at 0.5 s a beat; the sixth chord comes a third of a beat
+        // early, its top note ahead of the rest: too early for the chord
+        // when it is struck (extra), but its chord, struck 70 ms after it,
+        // shows where it belongs once a few notes have followed.
+        let s = chords_on_beats(10);
+        let mut perf: Vec<(u8, f64)> = Vec::new();
+        for (i, n) in s.notes().iter().enumerate() {
+            let g = n.onset_q;
+            let t = if g == 6.0 {
+                2.67 + 0.01 * (i % 3) as f64
+            } else {
+                0.5 * g + 0.01 * (i % 3) as f64
+            };
+            perf.push((n.pitch, t));
+        }
+        // The top note of the sixth chord, ahead of it.
+        perf[20].1 = 2.6;
+        perf.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let steps = follow(&s, &perf);
+        let top = perf.iter().position(|&(p, _)| p == 82).unwrap();
+        assert_eq!(steps[top].score_note, None);
+        let settled = final_matches(&steps);
+        assert_eq!(settled[top], Some(20));
+        assert!(settled.iter().all(Option::is_some));
     }
 
     /// A B A C in eighths, one bar each: the two A bars are note for
