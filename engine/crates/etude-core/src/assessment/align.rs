@@ -806,6 +806,7 @@ fn anchors_from_path(
     let groups = score.groups();
     let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
     let mut grace_ends: Vec<Option<f64>> = vec![None; per_group.len()];
+    let mut grace_starts: Vec<Option<f64>> = vec![None; per_group.len()];
     for j in seg.j0..seg.j1 {
         let g = path[j];
         let p = &perf[order[j]];
@@ -815,15 +816,21 @@ fn anchors_from_path(
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             } else {
                 keep_latest(&mut grace_ends[g - seg.g0], p.onset_s);
+                keep_earliest(&mut grace_starts[g - seg.g0], p.onset_s);
             }
         }
     }
-    collect_anchors(score, seg, &per_group, grace_ends)
+    collect_anchors(score, seg, &per_group, grace_ends, grace_starts)
 }
 
 /// `latest` becomes the later of itself and `t`.
 fn keep_latest(latest: &mut Option<f64>, t: f64) {
     *latest = Some(latest.map_or(t, |l| l.max(t)));
+}
+
+/// `earliest` becomes the earlier of itself and `t`.
+fn keep_earliest(earliest: &mut Option<f64>, t: f64) {
+    *earliest = Some(earliest.map_or(t, |e| e.min(t)));
 }
 
 /// Time anchors of a segment: the median onset of each onset group with
@@ -838,6 +845,8 @@ struct Anchors {
     centres: Vec<Option<f64>>,
     /// Per group of the segment: the last onset of its grace notes struck.
     grace_ends: Vec<Option<f64>>,
+    /// Per group of the segment: the first onset of its grace notes struck.
+    grace_starts: Vec<Option<f64>>,
 }
 
 fn collect_anchors(
@@ -845,6 +854,7 @@ fn collect_anchors(
     seg: &Segment,
     per_group: &[Vec<(f64, u8)>],
     grace_ends: Vec<Option<f64>>,
+    grace_starts: Vec<Option<f64>>,
 ) -> Anchors {
     let groups = score.groups();
     let mut points = Vec::new();
@@ -955,6 +965,7 @@ fn collect_anchors(
         windows,
         centres,
         grace_ends,
+        grace_starts,
     }
 }
 
@@ -985,18 +996,20 @@ fn anchors_from_matches(
 ) -> Anchors {
     let mut per_group: Vec<Vec<(f64, u8)>> = vec![Vec::new(); seg.g1 - seg.g0 + 1];
     let mut grace_ends: Vec<Option<f64>> = vec![None; per_group.len()];
+    let mut grace_starts: Vec<Option<f64>> = vec![None; per_group.len()];
     for (k, s) in sm.pos_to_score.iter().enumerate() {
         if let Some(i) = *s {
             let g = score.group_of(i);
             let p = &perf[order[seg.j0 + k]];
             if score.notes()[i].grace {
                 keep_latest(&mut grace_ends[g - seg.g0], p.onset_s);
+                keep_earliest(&mut grace_starts[g - seg.g0], p.onset_s);
             } else {
                 per_group[g - seg.g0].push((p.onset_s, p.pitch));
             }
         }
     }
-    collect_anchors(score, seg, &per_group, grace_ends)
+    collect_anchors(score, seg, &per_group, grace_ends, grace_starts)
 }
 
 /// Share of a performed note's distance from its group's centre (the median
@@ -1419,6 +1432,12 @@ fn pair_wrong_pitches(
                 (lo_t - w).min(prev_end[kg])
             } else {
                 lo_t - w
+            };
+            // A group with grace notes is struck from its first grace note
+            // on: a bass note under an ornament goes with its first note.
+            let reach_lo = match anchors.grace_starts[kg] {
+                Some(first) if !notes[i].grace => reach_lo.min(first - w),
+                _ => reach_lo,
             };
             let reach_hi = if kg >= last_played {
                 f64::INFINITY
@@ -2012,6 +2031,45 @@ mod tests {
             anchors.windows[16 - seg.g0],
             Some((last, last + GRACE_TO_MAIN_MAX_S))
         );
+    }
+
+    #[test]
+    fn bass_under_an_ornament_played_wrong_with_its_first_grace_note_pairs() {
+        // Note 10 (pitch P) over a bass note, ornamented by grace notes
+        // P - 1, P + 1, P + 3; slow (0.8 s a quarter). The player strikes
+        // the bass with the first grace note, the main note 0.35 s later,
+        // and the bass a semitone off: a wrong pitch, not missed and extra.
+        let mut notes: Vec<ScoreNote> = scale(24).notes().to_vec();
+        let pitch = notes[10].pitch;
+        notes.push(ScoreNote::simple(30, 10.0, 1.0));
+        for d in [-1i8, 1, 3] {
+            let mut n = ScoreNote::simple(pitch.saturating_add_signed(d), 10.0, 0.0);
+            n.grace = true;
+            notes.push(n);
+        }
+        let s = Score::new(notes).unwrap();
+        let t10 = 1.0 + 10.0 * 0.8;
+        let mut p: Vec<PerfNote> = play(&s, 0.8)
+            .into_iter()
+            .take(24)
+            .filter(|n| (n.onset_s - t10).abs() > 1e-9)
+            .collect();
+        p.push(PerfNote::new(31, t10, t10 + 0.6, 64));
+        for (d, dt) in [(-1i8, 0.02), (1, 0.12), (3, 0.22)] {
+            let t = t10 + dt;
+            p.push(PerfNote::new(
+                pitch.saturating_add_signed(d),
+                t,
+                t + 0.1,
+                64,
+            ));
+        }
+        p.push(PerfNote::new(pitch, t10 + 0.35, t10 + 0.7, 64));
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        let label = |i: usize| a.notes.iter().find(|r| r.score_note == i).unwrap().label;
+        let bass = (0..s.len()).find(|&i| s.notes()[i].pitch == 30).unwrap();
+        assert_eq!(label(bass), Label::WrongPitch);
+        assert!(a.perf.iter().all(|r| r.label != Label::Extra));
     }
 
     #[test]
