@@ -99,23 +99,46 @@ class Recognition:
 @dataclass(frozen=True)
 class ScoreGroups:
     """A score's notes gathered into chords (notes struck together), in score order: what
-    the score expects after a given place in it."""
+    the score expects after a given place in it, and where in the score (bar, beat) each
+    chord and each note is."""
 
     onset_q: tuple[float, ...]
     pitches: tuple[tuple[int, ...], ...]
+    #: (bar, beat) of each chord, and of each score note (by its index in the score).
+    places: tuple[tuple[int, float], ...] = ()
+    note_places: tuple[tuple[int, float], ...] = ()
 
     @classmethod
-    def of(cls, onset_q: Any, pitch: Any) -> ScoreGroups:
+    def of(cls, onset_q: Any, pitch: Any, bar: Any = None, beat: Any = None) -> ScoreGroups:
         chords: dict[float, set[int]] = {}
         for q, p in zip(onset_q, pitch, strict=True):
             chords.setdefault(round(float(q), 6), set()).add(int(p))
         order = sorted(chords)
-        return cls(tuple(order), tuple(tuple(sorted(chords[q])) for q in order))
+        note_places: tuple[tuple[int, float], ...] = ()
+        places: tuple[tuple[int, float], ...] = ()
+        if bar is not None and beat is not None:
+            note_places = tuple((int(b), float(t)) for b, t in zip(bar, beat, strict=True))
+            first: dict[float, tuple[int, float]] = {}
+            for q, place in zip(onset_q, note_places, strict=True):
+                first.setdefault(round(float(q), 6), place)
+            places = tuple(first[q] for q in order)
+        return cls(
+            tuple(order), tuple(tuple(sorted(chords[q])) for q in order), places, note_places
+        )
 
     def after(self, score_q: float) -> tuple[int, ...]:
         """The pitches of the first chord after `score_q` (quarters), or () at the end."""
         i = bisect.bisect_right(self.onset_q, round(score_q, 6))
         return self.pitches[i] if i < len(self.pitches) else ()
+
+    def place_of_note(self, note: int) -> tuple[int, float] | None:
+        """(bar, beat) of score note `note`, if the places are known."""
+        return self.note_places[note] if 0 <= note < len(self.note_places) else None
+
+    def place_at(self, score_q: float) -> tuple[int, float] | None:
+        """(bar, beat) of the chord at `score_q` (or the last one before it)."""
+        i = bisect.bisect_right(self.onset_q, round(score_q, 6)) - 1
+        return self.places[i] if 0 <= i < len(self.places) else None
 
 
 class SessionAssessor:
@@ -177,7 +200,7 @@ class SessionAssessor:
     def groups(self, recognition: Recognition) -> ScoreGroups:
         """The piece's chords, for telling the audio analyser what comes next."""
         score = self._score(recognition.name)
-        return ScoreGroups.of(score.onset_q, score.pitch)
+        return ScoreGroups.of(score.onset_q, score.pitch, score.bar, score.beat)
 
     def analyse(
         self,

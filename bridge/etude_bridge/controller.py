@@ -10,8 +10,8 @@ import logging
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 import mido
 
@@ -22,6 +22,8 @@ from etude_protocol import (
     NoteOn,
     Pedal,
     PieceRecognised,
+    PositionRevision,
+    PositionsRevised,
     ScorePosition,
     SessionAnalysis,
     SessionEnded,
@@ -51,21 +53,54 @@ RECOGNITION_CONFIDENCE = 0.8
 #: The last stretch of a recording heard again whose notes are not decided yet (an onset's
 #: notes are known about 0.1 s after it).
 UNDECIDED_SECONDS = 0.25
+#: Notes placed anew per positions_revised event (the protocol's limit).
+MAX_REVISIONS = 64
 
 
 @dataclass
 class LiveScore:
-    """The piece a session is playing, and the follower that places each new note in it."""
+    """The piece a session is playing, and the follower that places each new note in it.
+
+    The follower may place earlier notes anew once the notes after them show where they
+    belong (a restart recognised, a note settled into its chord): those of the notes published
+    with a place (`bind`) are kept for a positions_revised event (`take_revisions`)."""
 
     recognition: Recognition
     follower: Any  # etude_engine.ScoreFollower
     groups: ScoreGroups
+    #: The note_on seq of each note placed, in order (None: not published with its place).
+    seqs: list[int | None] = field(default_factory=list)
+    _revised: dict[int, ScorePosition] = field(default_factory=dict)
 
     def place(self, pitch: int, onset: float, velocity: int) -> ScorePosition | None:
         step = self.follower.push(pitch, onset, velocity)
+        self.seqs.append(None)
+        for index, note in step.revised:
+            self._revise(index, self.groups.place_of_note(note), "match")
+        for index, score_q in step.revised_extra:
+            self._revise(index, self.groups.place_at(score_q), "extra")
         if step.bar is None:
             return None
         return ScorePosition(bar=step.bar, beat=max(0.0, step.beat), label=step.label)
+
+    def bind(self, seq: int) -> None:
+        """The note placed last was published as note_on `seq`."""
+        if self.seqs:
+            self.seqs[-1] = seq
+
+    def take_revisions(self) -> list[PositionRevision]:
+        """The published notes placed anew since the last call, in seq order."""
+        out = [PositionRevision(seq=seq, position=p) for seq, p in sorted(self._revised.items())]
+        self._revised.clear()
+        return out
+
+    def _revise(
+        self, index: int, place: tuple[int, float] | None, label: Literal["match", "extra"]
+    ) -> None:
+        seq = self.seqs[index] if 0 <= index < len(self.seqs) else None
+        if seq is not None and place is not None:
+            bar, beat = place
+            self._revised[seq] = ScorePosition(bar=bar, beat=max(0.0, beat), label=label)
 
     def expected_next(self) -> tuple[int, ...]:
         """The pitches of the score's next chord after where the player is."""
@@ -194,7 +229,7 @@ class Bridge:
         if msg.type == "note_on" and msg.velocity > 0:
             self._activity(t, is_note=True)
             session_time = self.sessions.session_time(t)
-            self._emit(
+            seq = self._emit(
                 NoteOn,
                 pitch=msg.note,
                 velocity=msg.velocity,
@@ -202,6 +237,7 @@ class Bridge:
                 session_time=session_time,
                 position=self._played(session_time, msg.note, msg.velocity, msg.channel),
             )
+            self._placed(seq)
             self.stats.notes += 1
         elif msg.type in ("note_off", "note_on"):
             if self.sessions.current is None:
@@ -262,7 +298,7 @@ class Bridge:
         self._activity(note.time, is_note=True)
         session_time = self.sessions.session_time(note.time)
         velocity = max(1, note.velocity)
-        self._emit(
+        seq = self._emit(
             NoteOn,
             pitch=note.pitch,
             velocity=velocity,
@@ -275,6 +311,7 @@ class Bridge:
                 sure=note.confidence >= RECOGNITION_CONFIDENCE,
             ),
         )
+        self._placed(seq)
         self.stats.notes += 1
         self.stats.informed_notes += note.informed
 
@@ -362,6 +399,16 @@ class Bridge:
                 )
             )
         return None
+
+    def _placed(self, seq: int) -> None:
+        """The note just played went out as note_on `seq`; earlier notes the follower placed
+        anew on it go out as positions_revised."""
+        if self._live is None:
+            return
+        self._live.bind(seq)
+        revisions = self._live.take_revisions()
+        for start in range(0, len(revisions), MAX_REVISIONS):
+            self._emit(PositionsRevised, revisions=revisions[start : start + MAX_REVISIONS])
 
     def _recognise(
         self, session_id: uuid.UUID, evidence: TakeRecorder, snapshot: TakeRecorder

@@ -14,6 +14,7 @@ from .messages import (
     Availability,
     DeviceInfo,
     FeedbackItem,
+    PositionRevision,
     ScorePosition,
     SessionState,
     WireModel,
@@ -22,7 +23,7 @@ from .topics import QOS, Topics
 from .version import PROTOCOL_VERSION
 
 #: Models that appear only inside events.
-NESTED: tuple[type[BaseModel], ...] = (ScorePosition, FeedbackItem)
+NESTED: tuple[type[BaseModel], ...] = (ScorePosition, PositionRevision, FeedbackItem)
 
 _T = Topics("etude")
 

@@ -106,6 +106,26 @@ class NoteOn(EventBase):
     )
 
 
+class PositionRevision(BaseModel):
+    """A note placed anew: the position that replaces the one its note_on carried."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    seq: int = Field(ge=1, description="The note_on event (its seq) whose position this replaces")
+    position: ScorePosition
+
+
+class PositionsRevised(EventBase):
+    kind: Literal["positions_revised"] = "positions_revised"
+    revisions: list[PositionRevision] = Field(
+        min_length=1,
+        max_length=64,
+        description="Earlier notes of the session that the score follower placed anew once the "
+        "notes after them showed where they belong: a restart recognised (its first notes, "
+        "extra until then, matched), a note settled into its chord",
+    )
+
+
 class NoteOff(EventBase):
     kind: Literal["note_off"] = "note_off"
     pitch: MidiValue
@@ -210,6 +230,7 @@ class SessionAnalysis(EventBase):
 
 Event = Annotated[
     NoteOn
+    | PositionsRevised
     | NoteOff
     | Pedal
     | SessionStarted
@@ -221,6 +242,7 @@ Event = Annotated[
 ]
 EVENT_TYPES: Final[tuple[type[EventBase], ...]] = (
     NoteOn,
+    PositionsRevised,
     NoteOff,
     Pedal,
     SessionStarted,

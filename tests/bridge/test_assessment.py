@@ -19,6 +19,7 @@ from etude_bridge.sources.midi import MidiFileSource
 from etude_protocol import (
     NoteOn,
     PieceRecognised,
+    PositionsRevised,
     SessionAnalysis,
     Topics,
     decode_event,
@@ -163,6 +164,73 @@ def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_p
     assert analysis.score == named.score and analysis.overall_score is not None
 
 
+def _restarted(midi: Path, out: Path, stop: int, back: int) -> Path:
+    """`midi` played up to its note `stop`, then again from note `stop - back` (a restart
+    from an earlier bar, half a second after the stop) to the end: a new MIDI file."""
+    notes: list[tuple[float, float, int, int]] = []  # onset, offset, pitch, velocity
+    t, sounding = 0.0, {}
+    for msg in mido.MidiFile(midi):
+        t += msg.time
+        if msg.type == "note_on" and msg.velocity > 0:
+            sounding[msg.note] = (t, msg.velocity)
+        elif msg.type in ("note_on", "note_off") and msg.note in sounding:
+            onset, velocity = sounding.pop(msg.note)
+            notes.append((onset, t, msg.note, velocity))
+    notes.sort()
+    gap = notes[stop][0] - notes[stop - back][0] + 0.5
+    played = notes[:stop] + [(a + gap, b + gap, p, v) for a, b, p, v in notes[stop - back :]]
+    timeline = sorted(
+        [(a, 1, p, v) for a, _, p, v in played] + [(b, 0, p, 0) for _, b, p, _ in played]
+    )
+    track, now = mido.MidiTrack(), 0.0
+    for at, on, pitch, velocity in timeline:  # 480 ticks a beat at 120 bpm: 960 a second
+        kind = "note_on" if on else "note_off"
+        track.append(
+            mido.Message(kind, note=pitch, velocity=velocity, time=round((at - now) * 960))
+        )
+        now = at
+    mido.MidiFile(tracks=[track], ticks_per_beat=480).save(out)
+    return out
+
+
+def test_notes_placed_anew_by_the_follower_are_revised(library: Path, tmp_path: Path) -> None:
+    # Schubert's waltz with a restart: 40 notes again after the 150th. The follower takes the
+    # restart's first notes for extra (or for later notes) until it sees the restart, then
+    # places them anew: a positions_revised event tells which note_on, by seq, goes where.
+    midi = _restarted(
+        VIENNA / "midi" / "Schubert_D783_no15_p01.mid", tmp_path / "restart.mid", 150, 40
+    )
+    outbox = Outbox(tmp_path / "outbox.db")
+    bridge = Bridge(
+        device_id="room-1",
+        topics=Topics(),
+        outbox=outbox,
+        mqtt=None,
+        midi=MidiFileSource(midi, speed=10),
+        assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
+    )
+    bridge.run()
+    events = outbox_events(outbox)
+    notes = {e.seq: e for e in events if isinstance(e, NoteOn)}
+    revised = [e for e in events if isinstance(e, PositionsRevised)]
+    assert revised
+    for event in revised:
+        for r in event.revisions:  # each names an earlier note_on published with a place
+            assert r.seq < event.seq and notes[r.seq].position is not None
+    # Applied in order, the revisions put the restart's first notes in the bars replayed.
+    final = {seq: n.position for seq, n in notes.items()}
+    for event in revised:
+        final.update({r.seq: r.position for r in event.revisions})
+    order = sorted(notes)
+    restart = order[150]  # the first note played again
+    was_extra = [s for s in order[150:156] if notes[s].position.label == "extra"]
+    assert was_extra and all(final[s].label == "match" for s in was_extra)
+    bars_before = max(final[s].bar for s in order[140:150])
+    assert final[restart].bar < bars_before
+    extra = sum(1 for s in order[150:] if final[s].label == "extra")
+    assert extra <= 0.03 * len(order[150:])
+
+
 def _heard_with_doubtful_partials(
     bridge: Bridge, take: TakeRecorder, partial_confidence: float
 ) -> None:
@@ -209,6 +277,11 @@ def test_score_groups_say_which_chord_comes_next(assessor: SessionAssessor) -> N
     assert groups.after(0.0) == (62,)
     assert groups.after(1.2) == (55, 64, 67)  # between chords: the next one, low to high
     assert groups.after(1.5) == ()  # the end of the piece
+    assert groups.place_at(1.0) is None  # no bars given: no places
+    placed = ScoreGroups.of([0.0, 0.0, 1.0], [60, 48, 62], bar=[1, 1, 1], beat=[1.0, 1.0, 2.0])
+    assert placed.place_of_note(2) == (1, 2.0) and placed.place_of_note(3) is None
+    assert placed.place_at(0.0) == (1, 1.0) and placed.place_at(1.4) == (1, 2.0)
+    assert placed.place_at(-1.0) is None
     # A real score: every chord's pitches, in score order, once each.
     piece = assessor.groups(Recognition("Mozart_K331_1st-mov.musicxml", "", 1, 1.0, 8))
     assert list(piece.onset_q) == sorted(set(piece.onset_q)) and len(piece.onset_q) > 100

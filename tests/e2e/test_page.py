@@ -5,13 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 
+from etude_protocol import (
+    NoteOn,
+    PieceRecognised,
+    PositionRevision,
+    PositionsRevised,
+    ScorePosition,
+    SessionStarted,
+    Topics,
+    encode,
+    utc_now,
+)
 from support.browser import chromium
 from support.etude import count_note_ons, embedded_broker, performance, start_bridge, start_hub
 from support.midi import VIENNA
+from support.mqtt import publish_all
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -97,3 +110,71 @@ async def test_page_draws_replayed_notes_live(tmp_path: Path) -> None:
     assert following["piece"] == "Mozart_K331_1st-mov" and following["bar"] >= 30
     assert header == f"Mozart_K331_1st-mov · bar {following['bar']}"
     assert "score" in analysis and "pitch" in analysis and "%" in analysis
+
+
+async def test_page_redraws_a_note_the_follower_placed_anew(tmp_path: Path) -> None:
+    """A note drawn as extra (red) is drawn as the score's once a positions_revised event
+    places it anew."""
+    device, sid, now = "piano-2", uuid.uuid4(), utc_now()
+    topics = Topics()
+
+    def note(seq: int, pitch: int, label: str) -> NoteOn:
+        return NoteOn(
+            device_id=device,
+            seq=seq,
+            ts=now,
+            session_id=sid,
+            pitch=pitch,
+            velocity=80,
+            session_time=float(seq),
+            position=ScorePosition(bar=1, beat=1.0, label=label),  # type: ignore[arg-type]
+        )
+
+    played = [
+        SessionStarted(device_id=device, seq=1, ts=now, session_id=sid, source="test"),
+        PieceRecognised(
+            device_id=device,
+            seq=2,
+            ts=now,
+            session_id=sid,
+            piece="K. 331",
+            score="k",
+            bar=1,
+            confidence=0.9,
+        ),
+        note(3, 60, "match"),
+        note(4, 64, "extra"),
+        note(5, 67, "extra"),
+    ]
+    revised = PositionsRevised(
+        device_id=device,
+        seq=6,
+        ts=now,
+        session_id=sid,
+        revisions=[PositionRevision(seq=4, position=ScorePosition(bar=1, beat=2.0, label="match"))],
+    )
+    with embedded_broker(tmp_path) as mqtt_port:
+        hub = await asyncio.to_thread(
+            start_hub, tmp_path, f"sqlite+aiosqlite:///{tmp_path}/etude.db", mqtt_port
+        )
+        try:
+            messages = [(topics.event(device, e.kind), encode(e)) for e in played]
+            await asyncio.to_thread(publish_all, mqtt_port, messages)
+            async with chromium() as browser:
+                page = await browser.new_page(viewport={"width": 1000, "height": 600})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(f"{hub.url}?device={device}")
+                await page.wait_for_function(
+                    "() => window.etudeRoll && window.etudeRoll.notesDrawn === 3", timeout=30_000
+                )
+                before = await page.evaluate("() => window.etudeRoll.extraNotes")
+                again = [(topics.event(device, revised.kind), encode(revised))]
+                await asyncio.to_thread(publish_all, mqtt_port, again)
+                await page.wait_for_function("() => window.etudeRoll.lastSeq === 6", timeout=30_000)
+                after = await page.evaluate("() => window.etudeRoll.extraNotes")
+                assert errors == []
+        finally:
+            hub.proc.terminate()
+    assert before == [4, 5]
+    assert after == [5]

@@ -53,6 +53,7 @@ def test_every_event_kind_has_a_distinct_name() -> None:
         "session_ended",
         "audio_features",
         "piece_recognised",
+        "positions_revised",
         "session_analysis",
     } == EVENT_KINDS
 
@@ -193,4 +194,42 @@ def test_piece_recognised_round_trip_and_bad_confidence() -> None:
     assert event.kind == "piece_recognised" and decode_event(encode(event)) == event
     with pytest.raises(ProtocolError) as caught:
         decode_event(json.dumps(fields | {"confidence": 2.0}).encode())
+    assert caught.value.reason is RejectReason.INVALID_SCHEMA
+
+
+def revision_payload(**overrides: object) -> dict[str, object]:
+    return {
+        "v": 1,
+        "kind": "positions_revised",
+        "device_id": "room-1",
+        "seq": 40,
+        "ts": "2026-12-02T12:00:00Z",
+        "session_id": str(uuid.uuid4()),
+        "revisions": [
+            {"seq": 31, "position": {"bar": 12, "beat": 1.0, "label": "match"}},
+            {"seq": 33, "position": {"bar": 12, "beat": 2.5, "label": "extra"}},
+        ],
+    } | overrides
+
+
+def test_positions_revised_round_trip() -> None:
+    event = decode_event(json.dumps(revision_payload()).encode(), kind="positions_revised")
+    assert event.kind == "positions_revised"
+    assert [r.seq for r in event.revisions] == [31, 33]
+    assert event.revisions[1].position.label == "extra"
+    assert decode_event(encode(event)) == event
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"revisions": []},
+        {"revisions": [{"seq": 0, "position": {"bar": 1, "beat": 1.0, "label": "match"}}]},
+        {"revisions": [{"seq": 5}]},
+        {"revisions": [{"seq": 5, "position": {"bar": 1, "beat": 1.0}}]},
+    ],
+)
+def test_bad_positions_revised_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ProtocolError) as caught:
+        decode_event(json.dumps(revision_payload(**bad)).encode())
     assert caught.value.reason is RejectReason.INVALID_SCHEMA

@@ -18,6 +18,8 @@ from etude_protocol import (
     NoteOff,
     NoteOn,
     PieceRecognised,
+    PositionRevision,
+    PositionsRevised,
     ScorePosition,
     SessionAnalysis,
     SessionStarted,
@@ -202,6 +204,25 @@ async def test_tui_follows_the_piece(hub_url: str, mosquitto: MosquittoServer) -
         assert "Mozart K. 331, bar 2" in str(panel.render())
         log = app.query_one(NoteLog)
         assert [log.get_row_at(k)[3] for k in range(3)] == ["bar 1 beat 1", "bar 2 beat 1", "extra"]
+        # The follower places the extra note anew (it was the next beat's, played early).
+        again = PositionsRevised(
+            device_id=device,
+            seq=6,
+            ts=now,
+            session_id=sid,
+            revisions=[
+                PositionRevision(seq=5, position=ScorePosition(bar=2, beat=2.5, label="match"))
+            ],
+        )
+        await asyncio.to_thread(
+            publish_all, mosquitto.port, [(topics.event(device, again.kind), encode(again))]
+        )
+
+        async def placed_anew() -> bool:
+            return bool(log.get_row_at(2)[3] == "bar 2 beat 2.5")
+
+        await eventually(placed_anew, 10, "the revised position in the note log")
+        assert log.get_row_at(1)[3] == "bar 2 beat 1"
 
 
 async def test_the_stream_starts_at_the_second_newest_session(

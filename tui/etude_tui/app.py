@@ -16,6 +16,7 @@ from etude_protocol import (
     NoteOff,
     NoteOn,
     PieceRecognised,
+    PositionsRevised,
     ScorePosition,
     SessionAnalysis,
     SessionEnded,
@@ -86,6 +87,10 @@ class EtudeApp(App[None]):
             self.query_one(NoteLog).add_note(
                 event.session_time, event.pitch, event.velocity, event.seq, where(event.position)
             )
+        elif isinstance(event, PositionsRevised):
+            log = self.query_one(NoteLog)
+            for revision in event.revisions:
+                log.revise(revision.seq, where(revision.position))
         elif isinstance(event, PieceRecognised):
             panel.piece, panel.bar = event.piece, event.bar
         elif isinstance(event, SessionAnalysis):

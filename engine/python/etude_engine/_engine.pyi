@@ -651,8 +651,9 @@ class FollowStep:
         """The follower jumped here (a restart from an earlier bar, a skip ahead)."""
     @property
     def revised(self) -> list[tuple[int, int]]:
-        """Earlier notes re-matched by a jump, or by this note showing that their chord is the
-        next onset's: (performed index, score note)."""
+        """Earlier notes re-matched by a jump, by this note showing that their chord is the
+        next onset's, or settled (the note played seven notes before this one, placed by when
+        its group and its neighbours were played): (performed index, score note)."""
     @property
     def revised_extra(self) -> list[tuple[int, float]]:
         """Earlier notes of the pass a jump revised that it does not explain, now extra (one

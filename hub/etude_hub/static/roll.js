@@ -20,6 +20,7 @@ window.etudeRoll = {
   get analysis() { return state.analysis; },
   get replayedFrom() { return state.replayedFrom; },
   get following() { return state.piece && { piece: state.piece, bar: state.bar }; },
+  get extraNotes() { return state.notes.filter((n) => n.extra).map((n) => n.seq); },
 };
 
 const canvas = document.getElementById("roll");
@@ -58,12 +59,17 @@ function handle(event) {
     return;
   }
   if (event.session_id && event.session_id !== state.sessionId) resetSession(event.session_id);
+  if (event.kind === "positions_revised") {   // earlier notes placed anew by the score follower
+    const bySeq = new Map(event.revisions.map((r) => [r.seq, r.position]));
+    for (const n of state.notes) if (bySeq.has(n.seq)) n.extra = bySeq.get(n.seq).label === "extra";
+    return;
+  }
   if (typeof event.session_time === "number") {
     state.latest = Math.max(state.latest, event.session_time); state.latestAt = performance.now();
   }
   if (event.kind === "note_on") {
     const note = {
-      pitch: event.pitch, velocity: event.velocity, start: event.session_time, end: null,
+      seq: event.seq, pitch: event.pitch, velocity: event.velocity, start: event.session_time, end: null,
       heard: event.origin === "audio",   // estimated from the microphone, not told by MIDI
       extra: event.position?.label === "extra",   // no note of the score here
     };
