@@ -56,14 +56,15 @@
 //! that group (a restart begun on a fragment of its chord).
 //!
 //! Then timing (`local_tempo.rs`): each onset group's time is compared
-//! with a line fitted to its *neighbours* only (tricube-weighted, same
-//! segment), so a slip is measured against the local tempo and is not
+//! with a line fitted to its *neighbours* only (tricube-weighted, each also
+//! by how many onsets back its time; same segment), wrong pitches counted as
+//! onsets, so a slip is measured against the local tempo and is not
 //! absorbed by it. The fit is robust (Tukey's biweight), and a single note
 //! far off its own neighbours' line is down-weighted in every other group's
 //! line (a robustness pass): a slipped neighbour bends the line little.
 
 use super::error::AssessmentError;
-use super::local_tempo::{local_tempo, matched_onsets_by_group, Expected};
+use super::local_tempo::{add_wrong_pitch_onsets, local_tempo, matched_onsets_by_group, Expected};
 use super::score::{perf_order, Group, PerfNote, Score};
 use super::timing::{fit_line, median, TimeMap};
 
@@ -1612,6 +1613,7 @@ pub fn assess(
             seg.g0,
             group_q.len(),
         );
+        add_wrong_pitch_onsets(score, perf, &order, &wrong, seg.g0, &mut onsets);
         let lines = local_tempo(
             &group_q,
             &mut onsets,
@@ -2399,6 +2401,32 @@ mod tests {
             .timing_dev_s
             .unwrap();
         assert!((dev - 0.15).abs() < 1e-6, "{dev}");
+    }
+
+    #[test]
+    fn wrong_notes_struck_in_time_keep_the_line_on_the_players_tempo() {
+        // A ritardando, notes 10, 11, 13 and 14 struck in time with wrong
+        // pitches: note 12, also in time, is measured against a line that
+        // has them (its nearest neighbours), not one bent from farther off.
+        let s = scale(24);
+        let mut p: Vec<PerfNote> = s
+            .notes()
+            .iter()
+            .map(|n| {
+                let t = 1.0 + 0.3 * n.onset_q + 0.003 * n.onset_q * n.onset_q;
+                PerfNote::new(n.pitch, t, t + 0.2, 64)
+            })
+            .collect();
+        for k in [10, 11, 13, 14] {
+            p[k].pitch += 2;
+        }
+        let a = assess(&s, &p, &AlignConfig::default()).unwrap();
+        for k in [10, 11, 13, 14] {
+            assert_eq!(a.perf[k].label, Label::WrongPitch);
+        }
+        let r = a.notes.iter().find(|r| r.score_note == 12).unwrap();
+        let dev = r.timing_dev_s.unwrap();
+        assert!(dev.abs() < 0.02, "{dev}");
     }
 
     #[test]
