@@ -57,7 +57,8 @@
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
 //!    the current tempo) and the score explains them: they were in the same
-//!    pass as the new position. Those whose match changes are revised too —
+//!    pass as the new position (a chord's notes struck up to
+//!    `PASS_SPREAD_S` apart: a spread chord does not end the walk). Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
 //!    until the copies part, is moved to the right copy as a whole (its
 //!    extra notes too, in `revised_extra`: each where the last note before
@@ -347,6 +348,19 @@ const SETTLE_MARGIN_S: f64 = 0.05;
 const SETTLE_NEAR_S: f64 = 0.1;
 /// Groups each side searched for played neighbours of a group.
 const SETTLE_REACH: usize = 3;
+/// A walk back takes a note into the group of the one walked before it
+/// when struck at most this long before it: a chord's notes. Checking the
+/// lost notes at a restart position, 0.15 s (0.2 or 0.25: missed P at 0.05
+/// −0.001 / −0.02, one K 331 take restarting into the other copy of its
+/// theme).
+const LOST_SPREAD_S: f64 = 0.15;
+/// Walking on back through the pass before them (`extend_back`), 0.25 s: a
+/// spread chord or a slip within one (D 783's chords) no longer ends the
+/// walk, and a pass followed in the wrong copy is revised whole. Pooled
+/// seeds 5 and 11 against 0.15: extra P 0.958 / 0.914 → 0.967 / 0.923 at
+/// 0.05 / 0.1, missed P at 0.1 0.917 → 0.922, restarted P 0.991 / 0.982 /
+/// 0.975 → 0.994 / 0.987 / 0.980; 0.2 to 0.3 within 0.004 of it.
+const PASS_SPREAD_S: f64 = 0.25;
 /// Recent notes kept for revising a pass after a jump.
 const RECENT: usize = 48;
 /// Inter-onset time over the score's distance at the current tempo within
@@ -860,7 +874,17 @@ impl Follower {
             // tempo within 4× of the current one.
             let used = |i: usize| out.iter().any(|&(_, _, n)| n == i);
             let first = k + 1 == m;
-            let found = self.step_back(cur, cur_t, cur_t, l.pitch, l.t, first, 4.0, used);
+            let found = self.step_back(
+                cur,
+                cur_t,
+                cur_t,
+                l.pitch,
+                l.t,
+                first,
+                4.0,
+                used,
+                LOST_SPREAD_S,
+            );
             if let Some((h, note)) = found {
                 out.push((k, h, note));
                 cur = h;
@@ -877,8 +901,8 @@ impl Follower {
     /// note of `pitch` struck at `t`: the latest group at most three before
     /// `cur` holding such a note not `used`, whose distance from `cur` fits
     /// the time from the note to `group_t` at a tempo within `band`× of the
-    /// current one — or `cur` itself (a chord note: within 0.15 s of
-    /// `cur_t` unless `first`). Returns (group, note).
+    /// current one — or `cur` itself (a chord note: within `spread` seconds
+    /// of `cur_t` unless `first`). Returns (group, note).
     #[allow(clippy::too_many_arguments)]
     fn step_back(
         &self,
@@ -890,11 +914,12 @@ impl Follower {
         first: bool,
         band: f64,
         used: impl Fn(usize) -> bool,
+        spread: f64,
     ) -> Option<(usize, usize)> {
         let groups = self.score.groups();
         let notes = self.score.notes();
         for h in (cur.saturating_sub(3)..=cur).rev() {
-            if h == cur && !first && cur_t - t > 0.15 {
+            if h == cur && !first && cur_t - t > spread {
                 continue;
             }
             if !groups[h].has_pitch(pitch) {
@@ -957,9 +982,17 @@ impl Follower {
                     break;
                 }
             }
-            let step = self.step_back(cur, cur_t, group_t, r.pitch, r.t, false, CONTINUOUS, |i| {
-                used.contains(&i)
-            });
+            let step = self.step_back(
+                cur,
+                cur_t,
+                group_t,
+                r.pitch,
+                r.t,
+                false,
+                CONTINUOUS,
+                |i| used.contains(&i),
+                PASS_SPREAD_S,
+            );
             match step {
                 Some((h, note)) => {
                     out.push((r.index, h, note));
@@ -1859,6 +1892,62 @@ mod tests {
         }
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
+        }
+    }
+
+    #[test]
+    fn a_walk_back_goes_through_a_spread_chord() {
+        // A B A C as in `a_b_a_c`, a bar of four quarters each, with a chord
+        // (G3 under the G4) on the third beat of each A; the chord is spread,
+        // its top note 0.2 s after its bass. Into the last bar, then back to
+        // the very start: the first A is read as the second until B comes,
+        // and the walk back revising the pass goes through the spread chord
+        // to the start of the replay.
+        let bar = |base: u8, chord: bool| {
+            let steps = [0u8, 2, 4, 5, 7, 5, 4, 2];
+            let mut v: Vec<(u8, f64)> = steps
+                .iter()
+                .enumerate()
+                .map(|(k, &d)| (base + d, 0.5 * k as f64))
+                .collect();
+            if chord {
+                v.push((base - 5, 2.0));
+            }
+            v
+        };
+        let mut notes: Vec<(u8, f64)> = Vec::new();
+        for (k, (base, chord)) in [(60, true), (72, false), (60, true), (48, false)]
+            .into_iter()
+            .enumerate()
+        {
+            let q0 = 4.0 * k as f64;
+            notes.extend(bar(base, chord).iter().map(|&(p, q)| (p, q + q0)));
+        }
+        let s = beats(&notes);
+        // Played at a second a quarter, the chord's G4 0.2 s after its G3:
+        // (pitch, time, score onset) in playing order.
+        let played = |to: usize, t0: f64| -> Vec<(u8, f64, f64)> {
+            let mut v: Vec<(u8, f64, f64)> = s.notes()[..to]
+                .iter()
+                .map(|n| {
+                    let late = if n.pitch == 67 { 0.2 } else { 0.0 };
+                    (n.pitch, t0 + n.onset_q + late, n.onset_q)
+                })
+                .collect();
+            v.sort_by(|a, b| a.1.total_cmp(&b.1));
+            v
+        };
+        let again = played(s.len(), 40.0);
+        let mut perf: Vec<(u8, f64)> = played(9 + 8 + 9 + 4, 0.0)
+            .iter()
+            .map(|&(p, t, _)| (p, t))
+            .collect();
+        let first = perf.len();
+        perf.extend(again.iter().map(|&(p, t, _)| (p, t)));
+        let got = final_matches(&follow(&s, &perf));
+        for (k, &(_, _, q)) in again.iter().enumerate().take(9) {
+            let n = got[first + k].map(|n| s.notes()[n].onset_q);
+            assert_eq!(n, Some(q), "replayed note {k}");
         }
     }
 
