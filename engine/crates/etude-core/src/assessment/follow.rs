@@ -52,7 +52,10 @@
 //!    weighed against the current track's matches only, and may be a
 //!    single chord: the position is pulled back — unless a position
 //!    elsewhere explains more of the notes (a chord the score repeats,
-//!    replayed from an earlier copy), when the follower waits for more.
+//!    replayed from an earlier copy), when the follower waits for more, or
+//!    the next group explains them as well, each in it (the chord is
+//!    written again there, and a late note before it made it look early):
+//!    the position goes on to it.
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -350,9 +353,9 @@ const SETTLE_NEAR_S: f64 = 0.1;
 const SETTLE_REACH: usize = 3;
 /// A walk back takes a note into the group of the one walked before it
 /// when struck at most this long before it: a chord's notes. Checking the
-/// lost notes at a restart position, 0.15 s (0.2 or 0.25: missed P at 0.05
-/// −0.001 / −0.02, one K 331 take restarting into the other copy of its
-/// theme).
+/// lost notes at a restart position, 0.15 s (0.2: restarted P at 0.02
+/// 0.994 → 0.991; 0.25: missed P at 0.05 0.955 → 0.935, one K 331 take
+/// restarting into the other copy of its theme).
 const LOST_SPREAD_S: f64 = 0.15;
 /// Walking on back through the pass before them (`extend_back`), 0.25 s: a
 /// spread chord or a slip within one (D 783's chords) no longer ends the
@@ -1168,6 +1171,15 @@ impl Follower {
             if self.current.is_some_and(|c| *g < c && *g + PULL_BACK >= c) && most_other > ex.len()
             {
                 return None;
+            }
+            // The chord a pull-back re-reads is the next group's too, and
+            // the next group explains them as well: the track was right (a
+            // late note before the chord made it look early), and goes on.
+            if let Some(c) = self.current.filter(|&c| *g < c && c + 1 < g_n) {
+                let fwd = self.explain(c + 1, true);
+                if fwd.len() >= ex.len() && fwd.iter().all(|&(_, h, _)| h == c + 1) {
+                    return Some((c + 1, fwd));
+                }
             }
         }
         best.map(|(_, g, ex)| (g, ex))
@@ -2513,6 +2525,66 @@ mod tests {
         assert_eq!((q(6), q(7)), (None, None));
         for (k, &want) in [3.5, 3.5, 4.5, 4.5, 5.5, 5.5].iter().enumerate() {
             assert_eq!(q(8 + k), Some(want), "note {}", 8 + k);
+        }
+    }
+
+    #[test]
+    fn a_chord_repeated_after_a_late_note_is_not_pulled_back() {
+        // The chord on beat 3 comes again on beat 4, a single G between
+        // them. The G comes late, just before beat 4's chord, which then
+        // looks early for it (its notes extra); the first chord, played
+        // without its E, could take them again — but beat 4 explains them
+        // as well: the track was right, and goes on there.
+        let mut notes = vec![
+            (60, 0.0),
+            (64, 0.0),
+            (62, 1.0),
+            (65, 1.0),
+            (64, 2.0),
+            (67, 2.0),
+        ];
+        for (p, q) in [(48, 3.0), (52, 3.0), (58, 3.0), (67, 3.5)] {
+            notes.push((p, q));
+        }
+        for (p, q) in [
+            (48, 4.0),
+            (52, 4.0),
+            (58, 4.0),
+            (39, 5.0),
+            (67, 5.0),
+            (72, 5.0),
+        ] {
+            notes.push((p, q));
+        }
+        notes.extend([(60, 6.0), (64, 6.0)]);
+        let s = beats(&notes);
+        let spq = 0.46;
+        let perf = [
+            (60, 0.0),
+            (64, 0.01),
+            (62, spq),
+            (65, spq + 0.01),
+            (64, 2.0 * spq),
+            (67, 2.0 * spq + 0.01),
+            (58, 3.0 * spq),
+            (48, 3.0 * spq + 0.01),
+            (67, 4.0 * spq - 0.02),
+            (58, 4.0 * spq),
+            (48, 4.0 * spq + 0.006),
+            (52, 4.0 * spq + 0.09),
+            (72, 5.0 * spq),
+            (67, 5.0 * spq + 0.01),
+            (39, 5.0 * spq + 0.02),
+            (60, 6.0 * spq),
+            (64, 6.0 * spq + 0.01),
+        ];
+        let fin = final_matches(&follow(&s, &perf));
+        let q = |k: usize| fin[k].map(|n| s.notes()[n].onset_q);
+        for k in 9..12 {
+            assert_eq!(q(k), Some(4.0), "note {k}");
+        }
+        for k in 12..15 {
+            assert_eq!(q(k), Some(5.0), "note {k}");
         }
     }
 
