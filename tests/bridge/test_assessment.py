@@ -132,18 +132,23 @@ def outbox_events(outbox: Outbox) -> list[Any]:
     return events
 
 
-def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_path: Path) -> None:
+def replayed(midi: Path, library: Path, tmp_path: Path) -> list[Any]:
+    """The events a bridge with `library` sends for `midi` replayed at 10× speed."""
     outbox = Outbox(tmp_path / "outbox.db")
     bridge = Bridge(
         device_id="room-1",
         topics=Topics(),
         outbox=outbox,
         mqtt=None,
-        midi=MidiFileSource(VIENNA / "midi" / "Schubert_D783_no15_p01.mid", speed=10),
+        midi=MidiFileSource(midi, speed=10),
         assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
     )
     bridge.run()
-    events = outbox_events(outbox)
+    return outbox_events(outbox)
+
+
+def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_path: Path) -> None:
+    events = replayed(VIENNA / "midi" / "Schubert_D783_no15_p01.mid", library, tmp_path)
     kinds = [e.kind for e in events]
     named = next(e for e in events if isinstance(e, PieceRecognised))
     assert named.score == "Schubert_D783_no15.musicxml" and named.bar == 1
@@ -200,17 +205,7 @@ def test_notes_placed_anew_by_the_follower_are_revised(library: Path, tmp_path: 
     midi = _restarted(
         VIENNA / "midi" / "Schubert_D783_no15_p01.mid", tmp_path / "restart.mid", 150, 40
     )
-    outbox = Outbox(tmp_path / "outbox.db")
-    bridge = Bridge(
-        device_id="room-1",
-        topics=Topics(),
-        outbox=outbox,
-        mqtt=None,
-        midi=MidiFileSource(midi, speed=10),
-        assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
-    )
-    bridge.run()
-    events = outbox_events(outbox)
+    events = replayed(midi, library, tmp_path)
     notes = {e.seq: e for e in events if isinstance(e, NoteOn)}
     revised = [e for e in events if isinstance(e, PositionsRevised)]
     assert revised

@@ -12,17 +12,16 @@ import pytest
 
 from etude_protocol import (
     NoteOn,
-    PieceRecognised,
     PositionRevision,
     PositionsRevised,
     ScorePosition,
-    SessionStarted,
     Topics,
     encode,
     utc_now,
 )
 from support.browser import chromium
 from support.etude import count_note_ons, embedded_broker, performance, start_bridge, start_hub
+from support.events import named_session
 from support.midi import VIENNA
 from support.mqtt import publish_all
 
@@ -131,17 +130,7 @@ async def test_page_redraws_a_note_the_follower_placed_anew(tmp_path: Path) -> N
         )
 
     played = [
-        SessionStarted(device_id=device, seq=1, ts=now, session_id=sid, source="test"),
-        PieceRecognised(
-            device_id=device,
-            seq=2,
-            ts=now,
-            session_id=sid,
-            piece="K. 331",
-            score="k",
-            bar=1,
-            confidence=0.9,
-        ),
+        *named_session(device, sid, now, "K. 331", "k331.xml"),
         note(3, 60, "match"),
         note(4, 64, "extra"),
         note(5, 67, "extra"),

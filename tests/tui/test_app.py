@@ -17,7 +17,6 @@ from etude_protocol import (
     FeedbackItem,
     NoteOff,
     NoteOn,
-    PieceRecognised,
     PositionRevision,
     PositionsRevised,
     ScorePosition,
@@ -33,6 +32,7 @@ from etude_tui.widgets import AnalysisPanel, Keyboard, NoteLog, SessionPanel
 from etude_tui.widgets.analysis_panel import describe
 from etude_tui.widgets.note_log import note_name
 from support.checks import eventually
+from support.events import named_session
 from support.mqtt import publish_all
 from support.servers import MosquittoServer
 
@@ -160,19 +160,7 @@ def test_free_play_analysis_text() -> None:
 async def test_tui_follows_the_piece(hub_url: str, mosquitto: MosquittoServer) -> None:
     device, sid, now = "tui-follow", uuid.uuid4(), utc_now()
     topics = Topics(NS)
-    out: list[object] = [
-        SessionStarted(device_id=device, seq=1, ts=now, session_id=sid, source="test"),
-        PieceRecognised(
-            device_id=device,
-            seq=2,
-            ts=now,
-            session_id=sid,
-            piece="Mozart K. 331",
-            score="k331.xml",
-            bar=1,
-            confidence=0.98,
-        ),
-    ]
+    out: list[object] = [*named_session(device, sid, now, "Mozart K. 331", "k331.xml")]
     for seq, (bar, label) in enumerate([(1, "match"), (2, "match"), (2, "extra")], start=3):
         position = ScorePosition(bar=bar, beat=1.0, label=label)
         out.append(

@@ -1861,57 +1861,39 @@ mod tests {
         beats(&notes)
     }
 
-    #[test]
-    fn a_chord_note_struck_ahead_of_its_chord_is_settled_into_it() {
-        // Chords at 0.5 s a beat; the sixth chord comes a third of a beat
-        // early, its top note ahead of the rest: too early for the chord
-        // when it is struck (extra), but its chord, struck 70 ms after it,
-        // shows where it belongs once a few notes have followed.
+    /// Chords at 0.5 s a beat; the sixth chord comes a third of a beat
+    /// early, its top note struck at `top_t`, ahead of the rest (2.67 s):
+    /// too early for the chord when it is struck (extra). Returns the top
+    /// note's match when struck and once settled, and whether every note
+    /// ends up matched.
+    fn chord_note_ahead(top_t: f64) -> (Option<usize>, Option<usize>, bool) {
         let s = chords_on_beats(10);
         let mut perf: Vec<(u8, f64)> = Vec::new();
         for (i, n) in s.notes().iter().enumerate() {
             let g = n.onset_q;
-            let t = if g == 6.0 {
-                2.67 + 0.01 * (i % 3) as f64
-            } else {
-                0.5 * g + 0.01 * (i % 3) as f64
-            };
-            perf.push((n.pitch, t));
+            let t = if g == 6.0 { 2.67 } else { 0.5 * g };
+            perf.push((n.pitch, t + 0.01 * (i % 3) as f64));
         }
-        // The top note of the sixth chord, ahead of it.
-        perf[20].1 = 2.6;
+        perf[20].1 = top_t;
         perf.sort_by(|a, b| a.1.total_cmp(&b.1));
         let steps = follow(&s, &perf);
         let top = perf.iter().position(|&(p, _)| p == 82).unwrap();
-        assert_eq!(steps[top].score_note, None);
         let settled = final_matches(&steps);
-        assert_eq!(settled[top], Some(20));
-        assert!(settled.iter().all(Option::is_some));
+        let all = settled.iter().all(Option::is_some);
+        (steps[top].score_note, settled[top], all)
+    }
+
+    #[test]
+    fn a_chord_note_struck_ahead_of_its_chord_is_settled_into_it() {
+        // Its chord, struck 70 ms after it, shows where it belongs once a
+        // few notes have followed.
+        assert_eq!(chord_note_ahead(2.6), (None, Some(20), true));
     }
 
     #[test]
     fn a_chord_note_struck_well_ahead_of_its_chord_is_settled_into_it() {
-        // As above, the top note 0.13 s ahead of the rest of its chord
-        // (a slip of the hand: within `SETTLE_NEAR_S`).
-        let s = chords_on_beats(10);
-        let mut perf: Vec<(u8, f64)> = Vec::new();
-        for (i, n) in s.notes().iter().enumerate() {
-            let g = n.onset_q;
-            let t = if g == 6.0 {
-                2.67 + 0.01 * (i % 3) as f64
-            } else {
-                0.5 * g + 0.01 * (i % 3) as f64
-            };
-            perf.push((n.pitch, t));
-        }
-        perf[20].1 = 2.545;
-        perf.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let steps = follow(&s, &perf);
-        let top = perf.iter().position(|&(p, _)| p == 82).unwrap();
-        assert_eq!(steps[top].score_note, None);
-        let settled = final_matches(&steps);
-        assert_eq!(settled[top], Some(20));
-        assert!(settled.iter().all(Option::is_some));
+        // 0.13 s ahead (a slip of the hand: within `SETTLE_NEAR_S`).
+        assert_eq!(chord_note_ahead(2.545), (None, Some(20), true));
     }
 
     /// A B A C in eighths, one bar each: the two A bars are note for
