@@ -70,7 +70,7 @@ class LiveScore:
     groups: ScoreGroups
     #: The note_on seq of each note placed, in order (None: not published with its place).
     seqs: list[int | None] = field(default_factory=list)
-    _revised: dict[int, ScorePosition] = field(default_factory=dict)
+    _revised: dict[int, ScorePosition] = field(default_factory=dict, init=False)
 
     def place(self, pitch: int, onset: float, velocity: int) -> ScorePosition | None:
         step = self.follower.push(pitch, onset, velocity)

@@ -556,18 +556,24 @@ impl Follower {
                 }
             }
         }
-        // One key press plays every unison doubling of the note.
-        for &i in &self.score.groups()[g].notes {
-            let n = &self.score.notes()[i];
-            if n.pitch == pitch && n.grace == grace {
-                self.note_pass[i] = self.pass;
-            }
-        }
+        self.set_key(g, pitch, grace, self.pass);
         if self.group_pass[g] != self.pass {
             self.group_pass[g] = self.pass;
             self.group_time[g] = t;
         }
         self.group_last[g] = t;
+    }
+
+    /// Marks the key `pitch` of group `g` (its grace or its main notes) as
+    /// last struck in `pass` (0: free): one key press plays every unison
+    /// doubling of the note.
+    fn set_key(&mut self, g: usize, pitch: u8, grace: bool, pass: u32) {
+        for &i in &self.score.groups()[g].notes {
+            let n = &self.score.notes()[i];
+            if n.pitch == pitch && n.grace == grace {
+                self.note_pass[i] = pass;
+            }
+        }
     }
 
     /// The note of `pitch` in group `g` struck already in this pass.
@@ -1436,19 +1442,9 @@ impl Follower {
             _ => {}
         }
         if let Some(n) = r.note {
-            let g = self.score.group_of(n);
-            let pitch = notes[n].pitch;
-            for &j in &self.score.groups()[g].notes {
-                if notes[j].pitch == pitch && !notes[j].grace && self.note_pass[j] == self.pass {
-                    self.note_pass[j] = 0;
-                }
-            }
+            self.set_key(self.score.group_of(n), r.pitch, false, 0);
         }
-        for &j in &self.score.groups()[h].notes {
-            if notes[j].pitch == r.pitch && !notes[j].grace {
-                self.note_pass[j] = self.pass;
-            }
-        }
+        self.set_key(h, r.pitch, false, self.pass);
         self.recent[at].note = Some(i);
         Some((r.index, i))
     }
