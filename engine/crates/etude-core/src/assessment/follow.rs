@@ -39,12 +39,18 @@
 //!    in an index of score pitch trigrams (notes of one or two neighbouring
 //!    onset groups, chord notes in any order), at most `max_candidates`
 //!    positions, nearest first; each is checked by walking the recent notes
-//!    back through the score. The best one that explains at least three,
-//!    three quarters of them and two more than the current track (counting
+//!    back through the score. Its story is the current track up to some
+//!    lost note and the candidate from there on (the notes played well
+//!    before the player went back are the track's; what the candidate read
+//!    into them is dropped). The best one that explains at least three, and
+//!    whose story explains three quarters of them and two more than the
+//!    current track (counting
 //!    one wrong pitch — an extra note within two semitones of an unstruck
 //!    note where it was played — as explained; or the score just around
 //!    the current position) does, over
-//!    two onsets or more and with a plausible tempo, becomes the new position
+//!    two onsets or more and with a plausible tempo (against the current
+//!    estimate or a slow average of it, whichever fits: a few groups
+//!    followed wrong skew the estimate), becomes the new position
 //!    (a restart from an earlier bar, a skip ahead, a resumption elsewhere),
 //!    and the earlier notes it explains are reported as revised. A position
 //!    one or two groups behind the current one (the track ran ahead, e.g.
@@ -261,6 +267,9 @@ pub struct Follower {
     pass: u32,
     current: Option<usize>,
     spq: f64,
+    /// A slow average of `spq` (a tenth per group advanced): the pace
+    /// before a run of doubtful matches pulled the estimate off.
+    spq_slow: f64,
     /// Recent (quarters, seconds) of group first onsets, for the tempo.
     history: Vec<(f64, f64)>,
     lost: Vec<Lost>,
@@ -443,6 +452,7 @@ impl Follower {
             pass: 1,
             current: None,
             spq,
+            spq_slow: spq,
             history: Vec::new(),
             lost: Vec::new(),
             recent: VecDeque::with_capacity(RECENT + 1),
@@ -470,6 +480,7 @@ impl Follower {
         self.pass = 1;
         self.current = None;
         self.spq = self.score.notated_spq(0);
+        self.spq_slow = self.spq;
         self.history.clear();
         self.lost.clear();
         self.recent.clear();
@@ -628,6 +639,7 @@ impl Follower {
                 self.spq = self.clamp_spq(g, spq);
             }
         }
+        self.spq_slow = 0.9 * self.spq_slow + 0.1 * self.spq;
         self.current = Some(g);
         self.extra_reach = None;
         self.wrong_n = 0;
@@ -1146,7 +1158,20 @@ impl Follower {
             if !behind {
                 most_other = most_other.max(n);
             }
-            if n < 3 || (n as f64) < 0.75 * m as f64 || n < rival + margin {
+            // A restart's story: the current track up to some note, the
+            // candidate from it on. The notes the track explained well
+            // before the player went back (or on) are not held against
+            // the candidate, and what it read into them is dropped.
+            let (story, from) = (0..m)
+                .map(|j| {
+                    let track = self.lost[..j].iter().filter(|l| !l.bad).count();
+                    (track + ex.iter().filter(|&&(k, _, _)| k >= j).count(), j)
+                })
+                .fold((0, 0), |best, s| if s.0 > best.0 { s } else { best });
+            let mut ex = ex;
+            ex.retain(|&(k, _, _)| k >= from);
+            let n = ex.len();
+            if n < 3 || (story as f64) < 0.75 * m as f64 || story < rival + margin {
                 continue;
             }
             // One chord's pitches are weak evidence: two onsets at least
@@ -1160,11 +1185,19 @@ impl Follower {
             let dt = self.lost[m - 1].t - self.lost[k0].t;
             let mut penalty = 0.0;
             if dq > 0.0 {
-                let ratio = dt / (dq * self.spq);
-                if !(0.3..=3.0).contains(&ratio) {
-                    continue;
+                // Against the current tempo estimate or the slow one,
+                // whichever fits: a track followed wrong for a few groups
+                // (a pull-back into a chord the score repeats) skews the
+                // estimate, and must not make the true place look off-pace.
+                let off = |spq: f64| {
+                    let ratio = dt / (dq * spq);
+                    (0.3..=3.0).contains(&ratio).then(|| ratio.ln().abs())
+                };
+                match (off(self.spq), off(self.spq_slow)) {
+                    (Some(a), Some(b)) => penalty = 2.0 * a.min(b),
+                    (Some(a), None) | (None, Some(a)) => penalty = 2.0 * a,
+                    (None, None) => continue,
                 }
-                penalty = 2.0 * ratio.ln().abs();
             } else if dt > 0.3 {
                 continue;
             }
@@ -1172,7 +1205,7 @@ impl Follower {
             let bar_start = (first.beat - 1.0).abs() < 1e-6;
             // Ranked as it was admitted: a far jump counts one note less.
             let far_cost = if far { 1.0 } else { 0.0 };
-            let score = n as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
+            let score = story as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
             if best.as_ref().map_or(true, |(s, _, _)| score > *s) {
                 best = Some((score, g, ex));
             }
@@ -2365,6 +2398,64 @@ mod tests {
         for (k, st) in steps.iter().enumerate().skip(24 + 101 + 4) {
             assert_eq!(st.score_note, Some(k - 24 - 4), "note {k}");
         }
+    }
+
+    #[test]
+    fn a_restart_just_after_an_extra_note_is_taken_as_soon_as_it_is_clear() {
+        // Bars 1–3 with an extra note three notes before the stop, then back
+        // to bar 2: the notes played well between the extra note and the
+        // stop are the old track's, and do not hold the restart back.
+        let s = tune();
+        let mut perf = play(&s, 0, 24, 0.0, 0.5);
+        perf.insert(21, (61, 5.125));
+        perf.extend(play(&s, 8, s.len(), 12.5, 0.5));
+        let steps = follow(&s, &perf);
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        assert!(jump <= 27, "jumped on note {jump}");
+        let got = final_matches(&steps);
+        for (k, m) in got.iter().enumerate().skip(25) {
+            assert_eq!(*m, Some(8 + k - 25), "note {k}");
+        }
+    }
+
+    #[test]
+    fn a_skewed_tempo_estimate_does_not_pick_the_copy_that_fits_it() {
+        // A motif in eighths in bar 1, and in quarters in bar 4.
+        let s = beats(&[
+            (60, 0.0),
+            (64, 0.5),
+            (67, 1.0),
+            (72, 1.5),
+            (65, 2.0),
+            (69, 3.0),
+            (71, 4.0),
+            (74, 5.0),
+            (76, 6.0),
+            (77, 7.0),
+            (79, 8.0),
+            (81, 9.0),
+            (83, 10.0),
+            (84, 11.0),
+            (60, 12.0),
+            (64, 13.0),
+            (67, 14.0),
+            (72, 15.0),
+            (86, 16.0),
+        ]);
+        let mut f = Follower::new(s.clone(), FollowConfig::default()).unwrap();
+        for &(p, t) in &play(&s, 0, 10, 0.0, 0.5) {
+            f.push(p, t, 64).unwrap();
+        }
+        // A few doubtful groups left the estimate twice as fast as the
+        // player (who goes back to bar 1 at the pace so far): the quarters'
+        // spacing fits it, the eighths' fits the pace.
+        f.spq = 0.25;
+        let steps: Vec<FollowStep> = play(&s, 0, 6, 5.5, 0.5)
+            .iter()
+            .map(|&(p, t)| f.push(p, t, 64).unwrap())
+            .collect();
+        let jump = steps.iter().position(|s| s.jumped).unwrap();
+        assert_eq!(steps[jump].position.unwrap().bar, 1);
     }
 
     #[test]
