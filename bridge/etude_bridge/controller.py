@@ -130,7 +130,12 @@ class Bridge:
         midi: MidiSource | None = None,
         audio: AudioSource | None = None,
         assessor: SessionAssessor | None = None,
+        lockstep: bool | None = None,
     ) -> None:
+        """`lockstep`: the sources wait while the piece is looked up, as if the look-up took
+        no time. Default: when a source replays a file as fast as it goes (``speed=0``), so
+        that such a replay — a benchmark, a test — is the same every run; played in real time,
+        the notes that come during a look-up are caught up with after it."""
         self.device_id = device_id
         self.topics = topics
         self.outbox = outbox
@@ -150,6 +155,10 @@ class Bridge:
         self._listener: Listener | None = None  # the microphone's, once audio runs
         self._live: LiveScore | None = None
         self._recognising = False
+        if lockstep is None:
+            lockstep = any(getattr(source, "speed", 1.0) <= 0 for source in (midi, audio))
+        self._lockstep = lockstep
+        self._lookup: Future[None] | None = None  # the look-up lockstep waits for
         # One worker, so that analyses go out in the order their sessions ended; the engine
         # runs there, off the threads that read the piano.
         self._analysis_worker = ThreadPoolExecutor(1, thread_name_prefix="assess")
@@ -192,6 +201,7 @@ class Bridge:
         assert self.midi is not None
         for timed in self.midi.messages(self.stop_event):
             self.on_midi(timed)
+            self._keep_step()
 
     def _run_audio(self) -> None:
         assert self.audio is not None
@@ -205,11 +215,18 @@ class Bridge:
             heard, window = listener.push(chunk)
             if hears_notes and (heard.notes or heard.note_ends):
                 self.on_heard(heard, listener)
+                self._keep_step()
             if window is not None:
                 self.on_audio_window(window)
             if chunk.end_of_take:  # a replayed file's pass: one take
                 with self._lock:
                     self._end_session("source_ended")
+
+    def _keep_step(self) -> None:
+        """In lockstep, waits (off the lock) for the look-up the last note started."""
+        if self._lockstep and self._lookup is not None:
+            lookup, self._lookup = self._lookup, None
+            lookup.result()
 
     # ---------------------------------------------------------------- MIDI
 
@@ -393,11 +410,10 @@ class Bridge:
         )
         if wanted and session is not None and not self._recognising:
             self._recognising, self._tried_at = True, evidence
-            self._pending.append(
-                self._analysis_worker.submit(
-                    self._recognise, session.id, self._evidence().snapshot(), self._take.snapshot()
-                )
+            self._lookup = self._analysis_worker.submit(
+                self._recognise, session.id, self._evidence().snapshot(), self._take.snapshot()
             )
+            self._pending.append(self._lookup)
         return None
 
     def _placed(self, seq: int) -> None:

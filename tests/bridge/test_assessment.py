@@ -132,15 +132,15 @@ def outbox_events(outbox: Outbox) -> list[Any]:
     return events
 
 
-def replayed(midi: Path, library: Path, tmp_path: Path) -> list[Any]:
-    """The events a bridge with `library` sends for `midi` replayed at 10× speed."""
+def replayed(midi: Path, library: Path, tmp_path: Path, speed: float = 10) -> list[Any]:
+    """The events a bridge with `library` sends for `midi` replayed at `speed` × real time."""
     outbox = Outbox(tmp_path / "outbox.db")
     bridge = Bridge(
         device_id="room-1",
         topics=Topics(),
         outbox=outbox,
         mqtt=None,
-        midi=MidiFileSource(midi, speed=10),
+        midi=MidiFileSource(midi, speed=speed),
         assessor=SessionAssessor(library, cache_dir=tmp_path / "cache"),
     )
     bridge.run()
@@ -167,6 +167,21 @@ def test_a_session_is_followed_live_once_its_piece_is_named(library: Path, tmp_p
     # The analysis at the end names the same piece, without looking it up again.
     analysis = next(e for e in events if isinstance(e, SessionAnalysis))
     assert analysis.score == named.score and analysis.overall_score is not None
+
+
+def test_a_replay_as_fast_as_it_goes_waits_for_the_look_up(library: Path, tmp_path: Path) -> None:
+    # At speed 0 the notes would outrun the look-up on the worker, and following would start
+    # wherever it caught up: in lockstep it starts on the note after the look-up's evidence,
+    # and two runs send the same positions.
+    midi = VIENNA / "midi" / "Mozart_K331_1st-mov_p01.mid"
+    runs = []
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        events = replayed(midi, library, tmp_path / run, speed=0)
+        runs.append([e.position for e in events if isinstance(e, NoteOn)])
+    first_placed = next(k for k, p in enumerate(runs[0]) if p is not None)
+    assert first_placed in SessionAssessor.RECOGNISE_AT
+    assert runs[0] == runs[1]
 
 
 def _restarted(midi: Path, out: Path, stop: int, back: int) -> Path:
