@@ -61,7 +61,10 @@
 //!    replayed from an earlier copy), when the follower waits for more, or
 //!    the next group explains them as well, each in it (the chord is
 //!    written again there, and a late note before it made it look early):
-//!    the position goes on to it.
+//!    the position goes on to it. The group just after the current one is
+//!    weighed against the track's own matches too (a track a group behind
+//!    on chords the score repeats: the pitches fit both, the doubtful
+//!    timing tells).
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -1154,7 +1157,15 @@ impl Follower {
             // next group): the score around here is what it re-reads, so
             // only the current track's own matches count against it.
             let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
-            let rival = if behind { good } else { good_wrong.max(near) };
+            // The group just after the current one, likewise: a track a
+            // group behind on chords the score repeats (the notes fit
+            // both; their doubtful timing tells).
+            let just_ahead = self.current.is_some_and(|c| g == c + 1);
+            let rival = if behind || just_ahead {
+                good
+            } else {
+                good_wrong.max(near)
+            };
             if !behind {
                 most_other = most_other.max(n);
             }
@@ -2456,6 +2467,64 @@ mod tests {
             .collect();
         let jump = steps.iter().position(|s| s.jumped).unwrap();
         assert_eq!(steps[jump].position.unwrap().bar, 1);
+    }
+
+    #[test]
+    fn a_track_a_group_behind_on_repeated_octaves_is_pushed_on() {
+        // Octaves C5/C4, short-long (an eighth, then a quarter), then
+        // chords adding an F3 and an A4 (the opening of Chopin's op. 38).
+        // The first octave is played as one wrong note, so the next one
+        // reads as the first and the track runs a group behind: the
+        // pitches fit it, the timing does not (each quarter comes in an
+        // eighth's time, each eighth in a quarter's). The first chord's A4
+        // comes too early for the group after the track's: extra, and the
+        // group after the track's explains the notes since the wrong one.
+        let mut notes = Vec::new();
+        for q in [0.0, 0.5, 1.5, 2.0, 3.0, 3.5, 4.5] {
+            notes.extend([(60u8, q), (72, q)]);
+        }
+        for q in [5.0, 6.0] {
+            notes.extend([(53u8, q), (60, q), (69, q), (72, q)]);
+        }
+        let s = beats(&notes);
+        // Times from a performance (seconds), the first octave a wrong 70.
+        let perf = [
+            (70u8, 0.008),
+            (72, 0.504),
+            (60, 0.541),
+            (72, 1.295),
+            (60, 1.331),
+            (72, 1.732),
+            (60, 1.770),
+            (72, 2.533),
+            (60, 2.567),
+            (72, 2.975),
+            (60, 3.0),
+            (72, 3.822),
+            (60, 3.861),
+            (72, 4.505),
+            (69, 4.565),
+            (60, 4.584),
+            (53, 4.617),
+            (72, 5.305),
+            (69, 5.363),
+            (60, 5.373),
+            (53, 5.383),
+        ];
+        let steps = follow(&s, &perf);
+        let got = final_matches(&steps);
+        let place = |m: Option<usize>| m.map(|i| (s.notes()[i].pitch, s.notes()[i].onset_q));
+        let want_q = [
+            0.5, 0.5, 1.5, 1.5, 2.0, 2.0, 3.0, 3.0, 3.5, 3.5, 4.5, 4.5, 5.0, 5.0, 5.0, 5.0,
+        ];
+        for (k, q) in want_q.iter().enumerate() {
+            assert_eq!(
+                place(got[k + 1]),
+                Some((perf[k + 1].0, *q)),
+                "note {}",
+                k + 1
+            );
+        }
     }
 
     #[test]
