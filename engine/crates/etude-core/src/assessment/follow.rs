@@ -62,9 +62,10 @@
 //!    the next group explains them as well, each in it (the chord is
 //!    written again there, and a late note before it made it look early):
 //!    the position goes on to it. The group just after the current one is
-//!    weighed against the track's own matches too (a track a group behind
-//!    on chords the score repeats: the pitches fit both, the doubtful
-//!    timing tells).
+//!    weighed against the track's own matches too, when it reads most of
+//!    them elsewhere (a track a group behind on chords the score repeats:
+//!    the pitches fit both, the doubtful timing tells; one that keeps them
+//!    would only re-read a slip as a restart).
 //! 3. **Revising the pass.** The walk back then goes on through the notes
 //!    played before the lost ones, in this pass, while they follow one
 //!    another without a stop (inter-onset times within 2× of the score's at
@@ -1157,10 +1158,12 @@ impl Follower {
             // next group): the score around here is what it re-reads, so
             // only the current track's own matches count against it.
             let behind = self.current.is_some_and(|c| g < c && g + PULL_BACK >= c);
-            // The group just after the current one, likewise: a track a
-            // group behind on chords the score repeats (the notes fit
-            // both; their doubtful timing tells).
-            let just_ahead = self.current.is_some_and(|c| g == c + 1);
+            // The group just after the current one, likewise, when it
+            // reads most of the track's own matches elsewhere: a track a
+            // group behind on chords the score repeats (the notes fit both;
+            // their doubtful timing tells). One that keeps them only
+            // re-reads the doubtful notes (a slip re-struck is no restart).
+            let just_ahead = self.current.is_some_and(|c| g == c + 1) && self.moves_track(&ex);
             let rival = if behind || just_ahead {
                 good
             } else {
@@ -1241,6 +1244,26 @@ impl Follower {
             }
         }
         best.map(|(_, g, ex)| (g, ex))
+    }
+
+    /// Whether `ex` (lost position, group, note) places more than half of
+    /// the lost notes the current track matched well elsewhere than the
+    /// track did.
+    fn moves_track(&self, ex: &[(usize, usize, usize)]) -> bool {
+        let (mut kept, mut moved) = (0, 0);
+        for &(k, _, note) in ex {
+            let l = &self.lost[k];
+            if l.bad {
+                continue;
+            }
+            let was = self.recent.iter().rev().find(|r| r.index == l.index);
+            if was.and_then(|r| r.note) == Some(note) {
+                kept += 1;
+            } else {
+                moved += 1;
+            }
+        }
+        moved > kept
     }
 
     /// Follows one performed note (pitch, onset in seconds, velocity).
