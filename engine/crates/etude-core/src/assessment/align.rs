@@ -71,7 +71,7 @@
 //! with a line fitted to its *neighbours* only (tricube-weighted, each also
 //! by how many onsets back its time; same segment), wrong pitches counted as
 //! onsets, so a slip is measured against the local tempo and is not
-//! absorbed by it. The fit is robust (Tukey's biweight), and a single note
+//! absorbed by it. The fit is robust (Cauchy's weight), and a single note
 //! far off its own neighbours' line is down-weighted in every other group's
 //! line (a robustness pass): a slipped neighbour bends the line little.
 

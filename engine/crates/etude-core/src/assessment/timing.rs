@@ -119,7 +119,43 @@ pub(crate) fn biweight_line(
     q0: f64,
     min_scale_s: f64,
 ) -> Option<(f64, f64)> {
-    const TUNING: f64 = 8.0;
+    reweighted_line(points, q0, min_scale_s, 8.0, |u| {
+        if u.abs() < 1.0 {
+            (1.0 - u * u).powi(2)
+        } else {
+            0.0
+        }
+    })
+}
+
+/// Like [`biweight_line`], but reweighted with Cauchy's weight
+/// `1 / (1 + (r / c)²)`, `c` = 4 robust standard deviations of the
+/// residuals (at least `4 · min_scale_s`): a point's weight falls with its
+/// residual but never reaches zero. A point far off the line (a final
+/// chord held a second, a long-held pickup) then pulls it by about
+/// `c² / r`, which hardly changes as the scale moves, where the biweight
+/// puts such a point near its cut-off, and a little change in the scale
+/// (any neighbour moving) switched its weight between 0 and 0.2–0.4 — with
+/// a residual of a second, tens of milliseconds of the line.
+pub(crate) fn cauchy_line(
+    points: &mut [(f64, f64, f64)],
+    q0: f64,
+    min_scale_s: f64,
+) -> Option<(f64, f64)> {
+    reweighted_line(points, q0, min_scale_s, 4.0, |u| 1.0 / (1.0 + u * u))
+}
+
+/// Least squares, then four rounds of iteratively reweighted least squares:
+/// each point's weight is its starting weight times `weight(r / c)`, `c` =
+/// `tuning` robust standard deviations (1.4826 × the median |residual| of
+/// the points with a starting weight, at least `min_scale_s`).
+fn reweighted_line(
+    points: &mut [(f64, f64, f64)],
+    q0: f64,
+    min_scale_s: f64,
+    tuning: f64,
+    weight: impl Fn(f64) -> f64,
+) -> Option<(f64, f64)> {
     const ROUNDS: usize = 4;
     let prior: Vec<f64> = points.iter().map(|p| p.2).collect();
     let mut line = fit_line(points, q0)?;
@@ -138,14 +174,10 @@ pub(crate) fn biweight_line(
             break;
         }
         let scale = (1.4826 * median(&mut res)).max(min_scale_s);
-        let c = TUNING * scale;
+        let c = tuning * scale;
         for (p, &w0) in points.iter_mut().zip(&prior) {
             let u = (p.1 - (a + b * (p.0 - q0))) / c;
-            p.2 = if u.abs() < 1.0 {
-                w0 * (1.0 - u * u).powi(2)
-            } else {
-                0.0
-            };
+            p.2 = w0 * weight(u);
         }
         match fit_line(points, q0) {
             Some(next) => line = next,
