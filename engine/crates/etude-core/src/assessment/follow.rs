@@ -87,11 +87,13 @@
 //!    copy of the passage, pulled back a group there — and the passes
 //!    merge. The single-note rule then applies to what it takes there.
 //!    And a new pass whose first notes (one or two groups) come before a
-//!    bar start, notes the current track has at that bar start or after
-//!    it, begins at the bar start when the pause before it is longer than
-//!    the one before them: a restart comes after a stop, and from a bar
-//!    start — those notes are where the player stopped, which the end of
-//!    the bar before happened to hold too.
+//!    bar start, notes the current track has in its flow (matched at that
+//!    bar start or after it, none doubtful but for a wrong pitch), begins
+//!    at the bar start when the pause before it is longer than the one
+//!    before them: a restart comes after a stop, and from a bar start —
+//!    those notes are where the player stopped, which the end of the bar
+//!    before happened to hold too. (Notes doubtful on the track are no
+//!    flow of it: a track in the wrong copy of a passage, pulled back.)
 //! 4. **A chord is one group.** A chord note the current group cannot take
 //!    but the next can, when the chord entered the current group late (past
 //!    the midpoint to the next group's time) — or after that group had been
@@ -1747,6 +1749,15 @@ impl Follower {
         // catches up has them before it).
         let mut after = false;
         for &(i, _, _) in &pass[..b] {
+            // Doubtful on the current track (other than a wrong pitch):
+            // not in its flow.
+            if self
+                .lost
+                .iter()
+                .any(|l| l.index == i && l.bad && !l.near_miss)
+            {
+                return;
+            }
             let on_track = self
                 .recent
                 .iter()
