@@ -67,7 +67,12 @@
 //!    another without a stop (inter-onset times within 2× of the score's at
 //!    the current tempo) and the score explains them: they were in the same
 //!    pass as the new position (a chord's notes struck up to
-//!    `PASS_SPREAD_S` apart: a spread chord does not end the walk). Those whose match changes are revised too —
+//!    `PASS_SPREAD_S` apart: a spread chord does not end the walk; and
+//!    once per walk, a note struck within `chord_s` before the one walked
+//!    last but off the pass's pace is taken at a tempo within 4× of the
+//!    current one, as the lost notes are: a note slipped late onto the next
+//!    group's does not end it either, leaving the pass before it in the
+//!    wrong copy). Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
 //!    until the copies part, is moved to the right copy as a whole (its
 //!    extra notes too, in `revised_extra`: each where the last note before
@@ -1002,6 +1007,7 @@ impl Follower {
         // Performed time and former match cost of the notes taken, oldest
         // last.
         let mut taken: Vec<(f64, f64)> = Vec::new();
+        let mut slipped = false;
         for r in self.recent.iter().rev() {
             if r.index >= before {
                 continue;
@@ -1019,7 +1025,7 @@ impl Follower {
                     break;
                 }
             }
-            let step = self.step_back(
+            let mut step = self.step_back(
                 cur,
                 cur_t,
                 group_t,
@@ -1030,6 +1036,24 @@ impl Follower {
                 |i| used.contains(&i),
                 PASS_SPREAD_S,
             );
+            // A note struck just before the one walked last, off the pace:
+            // a slip of timing onto the next group (a late note), not a
+            // stop — taken at a tempo within 4×, as the lost notes are.
+            // Once: two such notes are a stop's worth of evidence.
+            if step.is_none() && !slipped && cur_t - r.t <= self.cfg.chord_s {
+                slipped = true;
+                step = self.step_back(
+                    cur,
+                    cur_t,
+                    group_t,
+                    r.pitch,
+                    r.t,
+                    false,
+                    4.0,
+                    |i| used.contains(&i),
+                    PASS_SPREAD_S,
+                );
+            }
             match step {
                 Some((h, note)) => {
                     out.push((r.index, h, note));
@@ -2044,6 +2068,22 @@ mod tests {
         }
         for (k, n) in got.iter().enumerate().take(28) {
             assert_eq!(*n, Some(k), "note {k}");
+        }
+    }
+
+    #[test]
+    fn a_walk_back_takes_a_note_slipped_late_onto_the_next() {
+        let s = a_b_a_c();
+        // As above, but in the replay the first A's G (note 4) comes late,
+        // 40 ms before the F after it: off the pass's pace, yet the walk
+        // back from B takes it (and the F) into the first A with the rest.
+        let mut perf = play(&s, 0, 28, 0.0, 0.5);
+        let mut again = play(&s, 0, s.len(), 15.0, 0.5);
+        again[4].1 = again[5].1 - 0.04;
+        perf.extend(again);
+        let got = final_matches(&follow(&s, &perf));
+        for (k, n) in got.iter().enumerate().skip(28) {
+            assert_eq!(*n, Some(k - 28), "note {k}");
         }
     }
 
