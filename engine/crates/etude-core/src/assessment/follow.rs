@@ -71,7 +71,12 @@
 //!    another without a stop (inter-onset times within 2× of the score's at
 //!    the current tempo) and the score explains them: they were in the same
 //!    pass as the new position (a chord's notes struck up to
-//!    `PASS_SPREAD_S` apart: a spread chord does not end the walk). Those whose match changes are revised too —
+//!    `PASS_SPREAD_S` apart: a spread chord does not end the walk; and
+//!    once per walk, a note struck within `chord_s` before the one walked
+//!    last but off the pass's pace is taken at a tempo within 4× of the
+//!    current one, as the lost notes are: a note slipped late onto the next
+//!    group's does not end it either, leaving the pass before it in the
+//!    wrong copy). Those whose match changes are revised too —
 //!    a passage the score repeats note for note, followed in the wrong copy
 //!    until the copies part, is moved to the right copy as a whole (its
 //!    extra notes too, in `revised_extra`: each where the last note before
@@ -90,6 +95,14 @@
 //!    that began it was a wrong turn — e.g. a replay followed in a later
 //!    copy of the passage, pulled back a group there — and the passes
 //!    merge. The single-note rule then applies to what it takes there.
+//!    And a new pass whose first notes (one or two groups) come before a
+//!    bar start, notes the current track has in its flow (matched at that
+//!    bar start or after it, none doubtful but for a wrong pitch), begins
+//!    at the bar start when the pause before it is longer than the one
+//!    before them: a restart comes after a stop, and from a bar start —
+//!    those notes are where the player stopped, which the end of the bar
+//!    before happened to hold too. (Notes doubtful on the track are no
+//!    flow of it: a track in the wrong copy of a passage, pulled back.)
 //! 4. **A chord is one group.** A chord note the current group cannot take
 //!    but the next can, when the chord entered the current group late (past
 //!    the midpoint to the next group's time) — or after that group had been
@@ -998,6 +1011,7 @@ impl Follower {
         // Performed time and former match cost of the notes taken, oldest
         // last.
         let mut taken: Vec<(f64, f64)> = Vec::new();
+        let mut slipped = false;
         for r in self.recent.iter().rev() {
             if r.index >= before {
                 continue;
@@ -1015,7 +1029,7 @@ impl Follower {
                     break;
                 }
             }
-            let step = self.step_back(
+            let mut step = self.step_back(
                 cur,
                 cur_t,
                 group_t,
@@ -1026,6 +1040,24 @@ impl Follower {
                 |i| used.contains(&i),
                 PASS_SPREAD_S,
             );
+            // A note struck just before the one walked last, off the pace:
+            // a slip of timing onto the next group (a late note), not a
+            // stop — taken at a tempo within 4×, as the lost notes are.
+            // Once: two such notes are a stop's worth of evidence.
+            if step.is_none() && !slipped && cur_t - r.t <= self.cfg.chord_s {
+                slipped = true;
+                step = self.step_back(
+                    cur,
+                    cur_t,
+                    group_t,
+                    r.pitch,
+                    r.t,
+                    false,
+                    4.0,
+                    |i| used.contains(&i),
+                    PASS_SPREAD_S,
+                );
+            }
             match step {
                 Some((h, note)) => {
                     out.push((r.index, h, note));
@@ -1092,7 +1124,6 @@ impl Follower {
         );
         let cands = self.index.get(&k)?;
         let groups = self.score.groups();
-        let notes = self.score.notes();
         let here = self.current.unwrap_or(0) as f64;
         // Notes the current track explains well: a jump must beat them.
         let good = self.lost.iter().filter(|l| !l.bad).count();
@@ -1215,8 +1246,7 @@ impl Follower {
             } else if dt > 0.3 {
                 continue;
             }
-            let first = &notes[groups[g0].notes[0]];
-            let bar_start = (first.beat - 1.0).abs() < 1e-6;
+            let bar_start = self.bar_start(g0);
             // Ranked as it was admitted: a far jump counts one note less.
             let far_cost = if far { 1.0 } else { 0.0 };
             let score = story as f64 - far_cost + if bar_start { 0.5 } else { 0.0 } - penalty;
@@ -1641,7 +1671,11 @@ impl Follower {
         let m = self.lost.len();
         let &(k0, g0, _) = ex.last().expect("a jump explains notes");
         let used: Vec<usize> = ex.iter().map(|&(_, _, n)| n).collect();
-        let older = self.extend_back(g0, self.lost[k0].t, self.lost[0].index, &used);
+        let mut older = self.extend_back(g0, self.lost[k0].t, self.lost[0].index, &used);
+        let mut ex = ex.to_vec();
+        self.begin_after_stop(&mut ex, &mut older);
+        let ex = &ex[..];
+        let &(k0, _, _) = ex.last().expect("a jump explains notes");
         self.pass += 1;
         self.history.clear();
         for &(i, h, note) in older.iter().rev() {
@@ -1727,6 +1761,92 @@ impl Follower {
             revised_extra,
             qpm: self.qpm(),
         }
+    }
+
+    /// Whether group `g` begins a bar.
+    fn bar_start(&self, g: usize) -> bool {
+        let first = &self.score.notes()[self.score.groups()[g].notes[0]];
+        (first.beat - 1.0).abs() < 1e-6
+    }
+
+    /// A new pass whose first notes come before a bar start, with a longer
+    /// time gap before that bar start than before its first note, begins at
+    /// the bar start: the notes before it are where the player stopped (the
+    /// current track has them at the bar start or after it), not the
+    /// restart's first notes — a restart comes after a stop, and from a bar
+    /// start. Trims `ex` (lost notes) and `older` (notes before them), both
+    /// newest first.
+    fn begin_after_stop(&self, ex: &mut Explained, older: &mut Explained) {
+        // The new pass's notes oldest first: (performed index, group, time).
+        let pass: Vec<(usize, usize, f64)> = older
+            .iter()
+            .rev()
+            .map(|&(i, h, _)| {
+                let t = self
+                    .recent
+                    .iter()
+                    .find(|r| r.index == i)
+                    .map_or(0.0, |r| r.t);
+                (i, h, t)
+            })
+            .chain(
+                ex.iter()
+                    .rev()
+                    .map(|&(k, h, _)| (self.lost[k].index, h, self.lost[k].t)),
+            )
+            .collect();
+        let Some(b) = (0..pass.len()).find(|&p| self.bar_start(pass[p].1)) else {
+            return;
+        };
+        // At most two groups before it: where the player stopped.
+        if b == 0 || pass[b].1 == pass[0].1 || pass[..b].iter().any(|x| x.1 + 1 < pass[b - 1].1) {
+            return;
+        }
+        // The current track has them at the bar start or after it: played
+        // before the player went back (a track that ran behind and now
+        // catches up has them before it).
+        let mut after = false;
+        for &(i, _, _) in &pass[..b] {
+            // Doubtful on the current track (other than a wrong pitch):
+            // not in its flow.
+            if self
+                .lost
+                .iter()
+                .any(|l| l.index == i && l.bad && !l.near_miss)
+            {
+                return;
+            }
+            let on_track = self
+                .recent
+                .iter()
+                .find(|r| r.index == i)
+                .and_then(|r| r.note);
+            match on_track.map(|n| self.score.group_of(n)) {
+                Some(h) if h < pass[b].1 => return,
+                Some(_) => after = true,
+                None => {}
+            }
+        }
+        if !after {
+            return;
+        }
+        let (first, _, t_first) = pass[0];
+        let Some(prev_t) = self
+            .recent
+            .iter()
+            .rev()
+            .find(|r| r.index < first)
+            .map(|r| r.t)
+        else {
+            return;
+        };
+        if pass[b].2 - pass[b - 1].2 <= t_first - prev_t {
+            return;
+        }
+        let keep = pass[b].0;
+        older.retain(|&(i, _, _)| i >= keep);
+        let lost = &self.lost;
+        ex.retain(|&(k, _, _)| lost[k].index >= keep);
     }
 
     /// The extra notes from `start` to before `newest`, each placed where
@@ -1986,6 +2106,22 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_back_takes_a_note_slipped_late_onto_the_next() {
+        let s = a_b_a_c();
+        // As above, but in the replay the first A's G (note 4) comes late,
+        // 40 ms before the F after it: off the pass's pace, yet the walk
+        // back from B takes it (and the F) into the first A with the rest.
+        let mut perf = play(&s, 0, 28, 0.0, 0.5);
+        let mut again = play(&s, 0, s.len(), 15.0, 0.5);
+        again[4].1 = again[5].1 - 0.04;
+        perf.extend(again);
+        let got = final_matches(&follow(&s, &perf));
+        for (k, n) in got.iter().enumerate().skip(28) {
+            assert_eq!(*n, Some(k - 28), "note {k}");
+        }
+    }
+
+    #[test]
     fn a_walk_back_goes_through_a_spread_chord() {
         // A B A C as in `a_b_a_c`, a bar of four quarters each, with a chord
         // (G3 under the G4) on the third beat of each A; the chord is spread,
@@ -2159,6 +2295,30 @@ mod tests {
         let got = final_matches(&steps);
         assert_eq!(got[11], Some(11));
         assert_replay(&got, 12, 12, 4);
+    }
+
+    #[test]
+    fn a_restart_begins_at_the_bar_start_after_the_stop() {
+        // The player stops after 71 72 (notes 20, 21), in time, and goes
+        // back to bar 2 (note 8) after a pause: the end of bar 1 also holds
+        // 71 72, and the walk back from bar 2 fits them in time, but they
+        // come before the bar start with a longer pause after them than
+        // before: they are where the player stopped.
+        let s = eighths(
+            [
+                60u8, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81, 83, 84, 86, 88, 89, 91, 93,
+                71, 72, 95, 96, 98, 100, 101, 103,
+            ]
+            .iter(),
+        );
+        let mut perf = play(&s, 0, 22, 0.0, 0.5);
+        perf.extend(play(&s, 8, s.len(), 5.75, 0.5));
+        let steps = follow(&s, &perf);
+        assert!(steps.iter().any(|st| st.jumped));
+        let got = final_matches(&steps);
+        assert_eq!(got[20], Some(20));
+        assert_eq!(got[21], Some(21));
+        assert_replay(&got, 22, 22, 8);
     }
 
     #[test]
