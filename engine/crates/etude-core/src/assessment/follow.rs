@@ -1325,6 +1325,12 @@ impl Follower {
             if let Some((g, ex)) = self.search() {
                 let step = self.jump(g, &ex);
                 self.remember(index, pitch, t, step.score_note, step.cost);
+                // Where the pass now places its extra notes.
+                for &(i, p) in &step.revised_extra {
+                    if let Some(r) = self.recent.iter_mut().find(|r| r.index == i) {
+                        r.at = Some(p.group);
+                    }
+                }
                 return Ok(step);
             }
         }
@@ -1726,11 +1732,6 @@ impl Follower {
         // The new pass begins with the oldest note it explains.
         let start = older.last().map_or(self.lost[k0].index, |&(i, _, _)| i);
         let revised_extra = self.unexplained_in_pass(start, newest, ex, &older);
-        for &(i, p) in &revised_extra {
-            if let Some(r) = self.recent.iter_mut().find(|r| r.index == i) {
-                r.at = Some(p.group);
-            }
-        }
         // Passes the walk went back into are merged into the new one.
         while self.earlier_starts.back().is_some_and(|&l| l >= start) {
             self.earlier_starts.pop_back();
