@@ -30,12 +30,13 @@
 //!    beat). An extra note struck with the chord's notes (within `chord_s`,
 //!    chained) counts as one of its notes for both: a chord note played
 //!    wrong is struck with the chord all the same. So an extra note placed
-//!    before the group of a note matched in time just after it (cost at
-//!    most `TAIL_COST`, struck within `chord_s`, chained, with no note
-//!    of another group matched between) is moved to that group (in
+//!    elsewhere than the group of a note matched in time just after it
+//!    (cost at most `TAIL_COST`, struck within `chord_s`, chained, with no
+//!    note of another group matched between) is moved to that group (in
 //!    `revised_extra`): it was that chord's note played wrong, struck
-//!    first, when the group before still looked rolled on or not yet
-//!    over. Before anything is
+//!    before the rest — when the group before still looked rolled on or
+//!    not yet over, or, in a chord struck late, when the next group was
+//!    already due. Before anything is
 //!    recognised, an extra note is placed at the start of the score (where
 //!    the follower looks first).
 //! 2. **Restart candidates.** Notes that were extra or only matched at a
@@ -1362,7 +1363,10 @@ impl Follower {
             // note of the group before is no chord with it. Pooled seeds 5
             // and 11 at rate 0.1: missed P/R 0.942 / 0.950 → 0.946 / 0.954
             // (seeds 1 and 2 alike); without the cost limit extra P 0.001
-            // lower.
+            // lower. Likewise one placed on the next beat (due) when the
+            // chord's own note came just after it, late but in time for it
+            // (pooled over seeds 5 and 11 and over 1 and 2, extra P
+            // +0.0002 to +0.0008 at rates 0.05 and 0.1, nothing lower).
             if cost <= TAIL_COST {
                 step.revised_extra = self.extras_struck_with(g, t);
             }
@@ -1408,7 +1412,7 @@ impl Follower {
     }
 
     /// The extra notes struck just before a note at `t` matched in group
-    /// `g` (each within `chord_s` of the next), placed before `g`, when
+    /// `g` (each within `chord_s` of the next), placed elsewhere, when
     /// every matched note among them is in `g` too: they were struck with
     /// its chord (a chord note played wrong, struck first), so they were
     /// played at `g`. Moves them there; returns them as revised extras.
@@ -1423,7 +1427,7 @@ impl Follower {
         }
         let mut out = Vec::new();
         for r in self.recent.iter_mut().rev().take(mates.len()) {
-            if r.index >= self.pass_start && r.note.is_none() && r.at.is_some_and(|a| a < g) {
+            if r.index >= self.pass_start && r.note.is_none() && r.at.is_some_and(|a| a != g) {
                 r.at = Some(g);
                 out.push(r.index);
             }
@@ -2306,6 +2310,31 @@ mod tests {
             .map(|&(i, p)| (i, p.group))
             .collect();
         assert_eq!(moved, vec![(1, 1)]);
+    }
+
+    #[test]
+    fn a_wrong_note_struck_in_a_chord_is_not_placed_on_the_next_beat() {
+        // g0 = [48, 60, 64], then sixteenths.
+        let s = beats(&[
+            (48, 0.0),
+            (60, 0.0),
+            (64, 0.0),
+            (65, 0.25),
+            (67, 0.5),
+            (69, 0.75),
+        ]);
+        // 48 and 60 struck as a block, then a wrong note (63) when g1 is
+        // due, but 64 just after it, in time for g0: the chord's notes.
+        let steps = follow(&s, &[(48, 0.0), (60, 0.01), (63, 0.1), (64, 0.12)]);
+        assert_eq!(steps[2].score_note, None);
+        assert_eq!(steps[2].position.unwrap().group, 1);
+        assert_eq!(steps[3].score_note, Some(2));
+        let moved: Vec<(usize, usize)> = steps[3]
+            .revised_extra
+            .iter()
+            .map(|&(i, p)| (i, p.group))
+            .collect();
+        assert_eq!(moved, vec![(2, 0)]);
     }
 
     #[test]
