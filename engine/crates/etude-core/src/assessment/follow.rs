@@ -2480,6 +2480,14 @@ mod tests {
         assert_eq!(steps[2].position.unwrap().group, 1);
     }
 
+    /// The extra notes a step placed anew: (performed index, group).
+    fn extra_moved(step: &FollowStep) -> Vec<(usize, usize)> {
+        step.revised_extra
+            .iter()
+            .map(|&(i, p)| (i, p.group))
+            .collect()
+    }
+
     #[test]
     fn a_wrong_note_struck_first_in_a_chord_is_placed_with_it() {
         // g0 = [48, 64], g1 = [53, 65], then a beat each.
@@ -2498,12 +2506,7 @@ mod tests {
         assert_eq!(steps[1].position.unwrap().group, 0);
         // The 65 struck with it shows it was g1's chord: placed there.
         assert_eq!(steps[2].score_note, Some(3));
-        let moved: Vec<(usize, usize)> = steps[2]
-            .revised_extra
-            .iter()
-            .map(|&(i, p)| (i, p.group))
-            .collect();
-        assert_eq!(moved, vec![(1, 1)]);
+        assert_eq!(extra_moved(&steps[2]), vec![(1, 1)]);
     }
 
     #[test]
@@ -2523,12 +2526,7 @@ mod tests {
         assert_eq!(steps[2].score_note, None);
         assert_eq!(steps[2].position.unwrap().group, 1);
         assert_eq!(steps[3].score_note, Some(2));
-        let moved: Vec<(usize, usize)> = steps[3]
-            .revised_extra
-            .iter()
-            .map(|&(i, p)| (i, p.group))
-            .collect();
-        assert_eq!(moved, vec![(2, 0)]);
+        assert_eq!(extra_moved(&steps[3]), vec![(2, 0)]);
     }
 
     #[test]

@@ -354,10 +354,9 @@ mod tests {
     }
 
     /// How far group 16's line moves when its neighbours 15 and 17 are
-    /// two-note groups with one note played 150 ms late (their times, the
-    /// mean of the two, 75 ms late), the other groups four-note chords, all
-    /// played unevenly.
-    fn line_moved_by_slipped_pairs() -> f64 {
+    /// two-note groups with one note played 150 ms late, the other groups
+    /// `chord`-note chords, all played unevenly.
+    fn line_moved_by_slipped_pairs(chord: usize) -> f64 {
         let offsets = uneven(32);
         let line_at_16 = |slip: f64| {
             let group_q: Vec<f64> = (0..32).map(|k| k as f64).collect();
@@ -365,7 +364,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(k, &t)| {
-                    let size = if k == 15 || k == 17 { 2 } else { 4 };
+                    let size = if k == 15 || k == 17 { 2 } else { chord };
                     (0..size)
                         .map(|i| 0.5 * k as f64 + t + 0.01 * i as f64)
                         .collect()
@@ -415,32 +414,11 @@ mod tests {
         assert!(spread < 0.01, "{moved:?}");
     }
 
-    /// How far group 16's line moves when one note of each of its
-    /// neighbours 15 and 17 is played 150 ms late, in a piece of two-note
-    /// groups played unevenly.
-    fn line_moved_by_slipped_notes_of_pairs() -> f64 {
-        let offsets = uneven(32);
-        let line_at_16 = |slip: f64| {
-            let group_q: Vec<f64> = (0..32).map(|k| k as f64).collect();
-            let mut onsets: Vec<Vec<f64>> = offsets
-                .iter()
-                .enumerate()
-                .map(|(k, &t)| vec![0.5 * k as f64 + t, 0.5 * k as f64 + t + 0.01])
-                .collect();
-            onsets[15][1] += slip;
-            onsets[17][1] += slip;
-            let map = TimeMap::new(&[], 0.5);
-            let lt = local_tempo(&group_q, &mut onsets, 4, &map, 0.5, 0);
-            lt.expected[16].unwrap().time_s
-        };
-        line_at_16(0.15) - line_at_16(0.0)
-    }
-
     #[test]
     fn a_slipped_note_of_a_pair_is_discounted() {
         // Each pair's onsets as points of their own: 18 ms; the pair's mean
         // as one point of weight 2: 24 ms.
-        let moved = line_moved_by_slipped_notes_of_pairs();
+        let moved = line_moved_by_slipped_pairs(2);
         assert!(moved.abs() < 0.021, "{moved}");
     }
 
@@ -448,7 +426,7 @@ mod tests {
     fn chords_outweigh_a_slipped_pair_next_to_a_note() {
         // Each neighbour weighs as many onsets as its time is the median
         // of: 14 ms; with every group weighing the same the line moves 24 ms.
-        let moved = line_moved_by_slipped_pairs();
+        let moved = line_moved_by_slipped_pairs(4);
         assert!(moved.abs() < 0.018, "{moved}");
     }
 
