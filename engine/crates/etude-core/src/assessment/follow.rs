@@ -1249,10 +1249,13 @@ impl Follower {
                     let ratio = dt / (dq * spq);
                     (0.3..=3.0).contains(&ratio).then(|| ratio.ln().abs())
                 };
-                match (off(self.spq), off(self.spq_slow)) {
-                    (Some(a), Some(b)) => penalty = 2.0 * a.min(b),
-                    (Some(a), None) | (None, Some(a)) => penalty = 2.0 * a,
-                    (None, None) => continue,
+                match [off(self.spq), off(self.spq_slow)]
+                    .into_iter()
+                    .flatten()
+                    .reduce(f64::min)
+                {
+                    Some(o) => penalty = 2.0 * o,
+                    None => continue,
                 }
             } else if dt > 0.3 {
                 continue;
@@ -1287,6 +1290,11 @@ impl Follower {
         best.map(|(_, g, ex)| (g, ex))
     }
 
+    /// Performed note `index` among the recent ones, if still kept.
+    fn recent_note(&self, index: usize) -> Option<&Recent> {
+        self.recent.iter().rev().find(|r| r.index == index)
+    }
+
     /// Whether `ex` (lost position, group, note) places more than half of
     /// the lost notes the current track matched well elsewhere than the
     /// track did.
@@ -1297,8 +1305,7 @@ impl Follower {
             if l.bad {
                 continue;
             }
-            let was = self.recent.iter().rev().find(|r| r.index == l.index);
-            if was.and_then(|r| r.note) == Some(note) {
+            if self.recent_note(l.index).and_then(|r| r.note) == Some(note) {
                 kept += 1;
             } else {
                 moved += 1;
@@ -1745,11 +1752,7 @@ impl Follower {
         self.pass += 1;
         self.history.clear();
         for &(i, h, note) in older.iter().rev() {
-            let t = self
-                .recent
-                .iter()
-                .find(|r| r.index == i)
-                .map_or(0.0, |r| r.t);
+            let t = self.recent_note(i).map_or(0.0, |r| r.t);
             self.strike(h, note, t);
         }
         let mut points: Vec<(usize, f64)> = Vec::new();
@@ -1788,11 +1791,7 @@ impl Follower {
         revised.extend(older.iter().map(|&(i, _, note)| (i, note)));
         // Of the notes before the lost ones, only those whose match changed.
         revised.retain(|&(i, note)| {
-            i >= self.lost[0].index
-                || self
-                    .recent
-                    .iter()
-                    .any(|r| r.index == i && r.note != Some(note))
+            i >= self.lost[0].index || self.recent_note(i).is_some_and(|r| r.note != Some(note))
         });
         revised.sort_unstable();
         for r in self.recent.iter_mut() {
@@ -1847,14 +1846,7 @@ impl Follower {
         let pass: Vec<(usize, usize, f64)> = older
             .iter()
             .rev()
-            .map(|&(i, h, _)| {
-                let t = self
-                    .recent
-                    .iter()
-                    .find(|r| r.index == i)
-                    .map_or(0.0, |r| r.t);
-                (i, h, t)
-            })
+            .map(|&(i, h, _)| (i, h, self.recent_note(i).map_or(0.0, |r| r.t)))
             .chain(
                 ex.iter()
                     .rev()
@@ -1882,11 +1874,7 @@ impl Follower {
             {
                 return;
             }
-            let on_track = self
-                .recent
-                .iter()
-                .find(|r| r.index == i)
-                .and_then(|r| r.note);
+            let on_track = self.recent_note(i).and_then(|r| r.note);
             match on_track.map(|n| self.score.group_of(n)) {
                 Some(h) if h < pass[b].1 => return,
                 Some(_) => after = true,
